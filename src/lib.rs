@@ -1,0 +1,1 @@
+//! gatecheck: a conformance and compatibility harness for OpenAI-compatible Chat Completions APIs.
