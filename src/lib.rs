@@ -1,1 +1,5 @@
 //! gatecheck: a conformance and compatibility harness for OpenAI-compatible Chat Completions APIs.
+pub mod catalog;
+pub mod diag;
+pub mod schema;
+pub mod yaml;
