@@ -2,4 +2,5 @@
 pub mod catalog;
 pub mod diag;
 pub mod schema;
+pub mod suite;
 pub mod yaml;

@@ -1,0 +1,1458 @@
+//! Stage 1, `load`: suite files (YAML) into typed [`Suite`]s that keep the source position of
+//! every node. Any mistake in a suite is found here, before a single request is sent, and
+//! reported as caret diagnostics with a hint.
+
+pub mod template;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::catalog;
+use crate::diag::{Diagnostic, Location, SourceFile, did_you_mean};
+use crate::schema;
+use crate::yaml::{self, Node, NodeKind};
+
+/// A loaded suite file.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// From the `suite:` key, or the file stem.
+    pub name: String,
+    pub description: String,
+    pub file: SourceFile,
+    /// Suite-level variables (`vars:`), usable as `${name}` in every case.
+    pub vars: BTreeMap<String, Value>,
+    pub cases: Vec<Arc<Case>>,
+}
+
+/// One case: a request and what to expect of the answer.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    pub description: String,
+    /// Capabilities the target must have, else the case is skipped.
+    pub requires: Vec<Capability>,
+    /// Variables the case is expanded over (cartesian product), in the order written.
+    pub parametrize: Vec<(String, Vec<Value>)>,
+    pub request: RequestSpec,
+    pub expect: Expect,
+    /// Catalog checks to apply; `None` applies every check that fits the exchange.
+    pub checks: Option<Vec<CheckPattern>>,
+    /// The whole case mapping.
+    pub location: Location,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    pub method: Method,
+    /// Relative to the target's base URL, e.g. `/chat/completions`; may hold variables.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub auth: Auth,
+    pub body: Body,
+    /// Asks for a streamed answer (`body.stream == true`).
+    pub stream: bool,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which credentials a case sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// The target's key (the default).
+    Key,
+    /// No `Authorization` header.
+    None,
+    /// A syntactically valid key that no server knows.
+    Invalid,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    None,
+    /// JSON written as YAML; strings may hold `${variables}`.
+    Json(Value),
+    /// Bytes sent verbatim (for malformed-JSON probes); may hold `${variables}`.
+    Raw(String),
+}
+
+/// The client mistake a case makes on purpose, which decides the status OpenAI would answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    UnknownModel,
+    MalformedJson,
+    MissingMessages,
+    EmptyMessages,
+    MissingModel,
+    MissingKey,
+    WrongKey,
+    UnknownRoute,
+    InvalidParameter,
+}
+
+impl ErrorKind {
+    pub const ALL: [(&'static str, ErrorKind); 9] = [
+        ("unknown_model", ErrorKind::UnknownModel),
+        ("malformed_json", ErrorKind::MalformedJson),
+        ("missing_messages", ErrorKind::MissingMessages),
+        ("empty_messages", ErrorKind::EmptyMessages),
+        ("missing_model", ErrorKind::MissingModel),
+        ("missing_key", ErrorKind::MissingKey),
+        ("wrong_key", ErrorKind::WrongKey),
+        ("unknown_route", ErrorKind::UnknownRoute),
+        ("invalid_parameter", ErrorKind::InvalidParameter),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(s, _)| *s)
+            .expect("every kind is listed")
+    }
+
+    /// The status OpenAI answers.
+    pub fn openai_status(self) -> u16 {
+        match self {
+            ErrorKind::UnknownModel | ErrorKind::UnknownRoute => 404,
+            ErrorKind::MissingKey | ErrorKind::WrongKey => 401,
+            _ => 400,
+        }
+    }
+}
+
+/// What a target can do; a case requiring a missing capability is skipped with the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    Chat,
+    Streaming,
+    Tools,
+    ToolChoice,
+    ParallelToolCalls,
+    JsonMode,
+    JsonSchema,
+    Vision,
+    Logprobs,
+    MultipleChoices,
+    ModelsEndpoint,
+    ModelRetrieve,
+    DeveloperRole,
+    ImageOutput,
+    Reasoning,
+}
+
+impl Capability {
+    pub const ALL: [(&'static str, Capability); 15] = [
+        ("chat", Capability::Chat),
+        ("streaming", Capability::Streaming),
+        ("tools", Capability::Tools),
+        ("tool_choice", Capability::ToolChoice),
+        ("parallel_tool_calls", Capability::ParallelToolCalls),
+        ("json_mode", Capability::JsonMode),
+        ("json_schema", Capability::JsonSchema),
+        ("vision", Capability::Vision),
+        ("logprobs", Capability::Logprobs),
+        ("n", Capability::MultipleChoices),
+        ("models_endpoint", Capability::ModelsEndpoint),
+        ("model_retrieve", Capability::ModelRetrieve),
+        ("developer_role", Capability::DeveloperRole),
+        ("image_output", Capability::ImageOutput),
+        ("reasoning", Capability::Reasoning),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map(|(s, _)| *s)
+            .expect("every capability is listed")
+    }
+
+    pub fn parse(name: &str) -> Option<Capability> {
+        Self::ALL.iter().find(|(s, _)| *s == name).map(|(_, c)| *c)
+    }
+}
+
+/// The suite's expectations of the answer.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    pub status: Option<(StatusExpect, Location)>,
+    pub error: Option<(ErrorKind, Location)>,
+    pub schema: Option<(&'static str, Location)>,
+    pub content_is_json: Option<Location>,
+    pub tool_args_valid: Option<Location>,
+    pub asserts: Vec<Assertion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusExpect {
+    Exact(Vec<u16>),
+    /// `2xx`, `4xx`: the hundreds digit.
+    Class(u16),
+}
+
+impl StatusExpect {
+    pub fn accepts(&self, status: u16) -> bool {
+        match self {
+            StatusExpect::Exact(list) => list.contains(&status),
+            StatusExpect::Class(c) => status / 100 == *c,
+        }
+    }
+}
+
+impl fmt::Display for StatusExpect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusExpect::Exact(list) => {
+                let parts: Vec<String> = list.iter().map(u16::to_string).collect();
+                f.write_str(&parts.join(" or "))
+            }
+            StatusExpect::Class(c) => write!(f, "{c}xx"),
+        }
+    }
+}
+
+/// One `expect.assert` item.
+#[derive(Debug, Clone)]
+pub struct Assertion {
+    /// A JSON pointer into the response body (`""` is the whole body).
+    pub pointer: String,
+    pub op: AssertOp,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone)]
+pub enum AssertOp {
+    Equals(Value),
+    Matches(Regex),
+    Exists(bool),
+    Type(JsonType),
+    OneOf(Vec<Value>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    Null,
+    Boolean,
+    Integer,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl JsonType {
+    pub const ALL: [(&'static str, JsonType); 7] = [
+        ("null", JsonType::Null),
+        ("boolean", JsonType::Boolean),
+        ("integer", JsonType::Integer),
+        ("number", JsonType::Number),
+        ("string", JsonType::String),
+        ("array", JsonType::Array),
+        ("object", JsonType::Object),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map(|(s, _)| *s)
+            .expect("every type is listed")
+    }
+
+    pub fn matches(self, value: &Value) -> bool {
+        match self {
+            JsonType::Null => value.is_null(),
+            JsonType::Boolean => value.is_boolean(),
+            JsonType::Integer => value.is_i64() || value.is_u64(),
+            JsonType::Number => value.is_number(),
+            JsonType::String => value.is_string(),
+            JsonType::Array => value.is_array(),
+            JsonType::Object => value.is_object(),
+        }
+    }
+}
+
+/// A check id, or every check of an area (`tools.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckPattern(pub String);
+
+impl CheckPattern {
+    pub fn matches(&self, id: &str) -> bool {
+        match self.0.strip_suffix(".*") {
+            Some(area) => id.split_once('.').is_some_and(|(a, _)| a == area),
+            None => self.0 == id,
+        }
+    }
+}
+
+/// A suite that could not be loaded: one or more diagnostics, or an I/O problem.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("failed to read suite `{path}`: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("suite path `{0}` does not exist")]
+    Missing(String),
+    #[error("no suite files (*.yaml) under `{0}`")]
+    EmptyDir(String),
+    #[error("{}", render_all(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+fn render_all(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| d.render(false))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl LoadError {
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            LoadError::Invalid(d) => d,
+            _ => &[],
+        }
+    }
+}
+
+/// Variables every case may use without declaring them.
+pub const BUILTIN_VARS: [&str; 2] = ["model", "target"];
+
+/// The suites shipped in `suites/`, embedded at build time as `(path, text)`.
+pub fn shipped() -> &'static [(&'static str, &'static str)] {
+    include!(concat!(env!("OUT_DIR"), "/shipped_suites.rs"))
+}
+
+/// Loads the shipped suites.
+pub fn load_shipped() -> Result<Vec<Suite>, LoadError> {
+    load_sources(
+        shipped()
+            .iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned())),
+    )
+}
+
+/// Loads suite files and every `*.yaml`/`*.yml` in the given folders (sorted by path).
+pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Suite>, LoadError> {
+    let mut sources = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|source| LoadError::Io {
+                    path: shown.clone(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| is_suite_file(p))
+                .collect();
+            if files.is_empty() {
+                return Err(LoadError::EmptyDir(shown));
+            }
+            files.sort();
+            for f in files {
+                sources.push(read(&f)?);
+            }
+        } else if path.exists() {
+            sources.push(read(path)?);
+        } else {
+            return Err(LoadError::Missing(shown));
+        }
+    }
+    load_sources(sources)
+}
+
+fn is_suite_file(path: &Path) -> bool {
+    path.is_file()
+        && matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        )
+}
+
+fn read(path: &Path) -> Result<(String, String), LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok((path.display().to_string(), text))
+}
+
+/// Loads suites from `(path, text)` pairs; all diagnostics of all files are collected.
+pub fn load_sources(
+    sources: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<Suite>, LoadError> {
+    let mut suites: Vec<Suite> = Vec::new();
+    let mut diags = Vec::new();
+    let mut names: HashMap<String, Location> = HashMap::new();
+    for (path, text) in sources {
+        match load_one(SourceFile::new(path, text)) {
+            Ok((suite, name_loc)) => {
+                if let Some(first) = names.get(&suite.name) {
+                    diags.push(Diagnostic {
+                        message: format!("two suites are named `{}`", suite.name),
+                        location: name_loc,
+                        label: format!("also the name of {}", first.display()),
+                        hint: Some(
+                            "suite names must be unique: set `suite:` or rename the file".into(),
+                        ),
+                    });
+                } else {
+                    names.insert(suite.name.clone(), name_loc);
+                    suites.push(suite);
+                }
+            }
+            Err(mut d) => diags.append(&mut d),
+        }
+    }
+    if diags.is_empty() {
+        Ok(suites)
+    } else {
+        Err(LoadError::Invalid(diags))
+    }
+}
+
+/// Loads one file. On success also returns where the suite's name comes from.
+pub fn load_one(file: SourceFile) -> Result<(Suite, Location), Vec<Diagnostic>> {
+    let mut cx = Cx {
+        file: file.clone(),
+        diags: Vec::new(),
+    };
+    let root = match yaml::parse(&file.text) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            let end = file.text.len();
+            cx.error(
+                0..end,
+                "suite file is empty",
+                "no cases here",
+                Some("a suite is a mapping with a `cases:` list; see suites/core.yaml".into()),
+            );
+            return Err(cx.diags);
+        }
+        Err(e) => {
+            cx.error(e.span, &e.message, "here", e.hint);
+            return Err(cx.diags);
+        }
+    };
+    let suite = cx.suite(&root);
+    match suite {
+        Some(s) if cx.diags.is_empty() => Ok(s),
+        _ => Err(cx.diags),
+    }
+}
+
+const SUITE_KEYS: &[&str] = &["suite", "description", "vars", "cases"];
+const CASE_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "requires",
+    "parametrize",
+    "request",
+    "expect",
+    "checks",
+];
+const REQUEST_KEYS: &[&str] = &["method", "path", "headers", "auth", "body", "raw_body"];
+const EXPECT_KEYS: &[&str] = &[
+    "status",
+    "error",
+    "schema",
+    "content_is_json",
+    "tool_args_valid",
+    "assert",
+];
+const ASSERT_KEYS: &[&str] = &["pointer", "equals", "matches", "exists", "type", "one_of"];
+const ASSERT_OPS: &[&str] = &["equals", "matches", "exists", "type", "one_of"];
+
+/// Loading context: the file and the diagnostics found so far.
+struct Cx {
+    file: SourceFile,
+    diags: Vec<Diagnostic>,
+}
+
+impl Cx {
+    fn loc(&self, span: std::ops::Range<usize>) -> Location {
+        Location {
+            file: self.file.clone(),
+            span,
+        }
+    }
+
+    fn error(
+        &mut self,
+        span: std::ops::Range<usize>,
+        message: &str,
+        label: &str,
+        hint: Option<String>,
+    ) {
+        self.diags.push(Diagnostic {
+            message: message.to_owned(),
+            location: self.loc(span),
+            label: label.to_owned(),
+            hint,
+        });
+    }
+
+    fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
+        self.error(
+            node.span.clone(),
+            &format!("`{what}` must be {expected}, not {}", node.type_name()),
+            &format!("expected {expected}"),
+            None,
+        );
+    }
+
+    /// Reads a mapping, reporting unknown keys (with a suggestion) and a wrong type.
+    fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<&'n [(Node, Node)]> {
+        let Some(entries) = node.as_map() else {
+            self.wrong_type(node, what, "a mapping");
+            return None;
+        };
+        for (key, _) in entries {
+            match key.as_str() {
+                Some(k) if allowed.contains(&k) => {}
+                Some(k) => {
+                    let suggestion = did_you_mean(k, allowed.iter().copied());
+                    let label = match suggestion {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "unknown key".to_owned(),
+                    };
+                    self.error(
+                        key.span.clone(),
+                        &format!("unknown key `{k}` in {what}"),
+                        &label,
+                        Some(format!("{what} takes: {}", allowed.join(", "))),
+                    );
+                }
+                None => self.wrong_type(key, &format!("a key of {what}"), "a string"),
+            }
+        }
+        Some(entries)
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.kind {
+            NodeKind::Str(s) => Some(s.clone()),
+            _ => {
+                self.wrong_type(node, what, "a string");
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {
+        match node.kind {
+            NodeKind::Bool(b) => Some(b),
+            _ => {
+                self.wrong_type(node, what, "true or false");
+                None
+            }
+        }
+    }
+
+    fn json(&mut self, node: &Node) -> Option<Value> {
+        match node.to_json() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(e.span, &e.message, "here", e.hint);
+                None
+            }
+        }
+    }
+
+    fn suite(&mut self, root: &Node) -> Option<(Suite, Location)> {
+        self.map(root, "a suite", SUITE_KEYS)?;
+        let stem = Path::new(&self.file.path)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("suite")
+            .to_owned();
+        let (name, name_loc) = match root.get("suite") {
+            Some(node) => {
+                let name = self.string(node, "suite").unwrap_or(stem);
+                if !is_ident(&name) {
+                    self.error(
+                        node.span.clone(),
+                        &format!("suite name `{name}` has characters other than letters, digits, `_` and `-`"),
+                        "used in case names like `suite::case[target]`",
+                        None,
+                    );
+                }
+                (name, self.loc(node.span.clone()))
+            }
+            None => (stem, self.loc(0..0)),
+        };
+        let description = match root.get("description") {
+            Some(n) => self.string(n, "description").unwrap_or_default(),
+            None => String::new(),
+        };
+        let mut vars = BTreeMap::new();
+        if let Some(node) = root.get("vars") {
+            let entries = node.as_map().unwrap_or_else(|| {
+                self.wrong_type(node, "vars", "a mapping of name to value");
+                &[]
+            });
+            for (k, v) in entries {
+                let Some(key) = self.string(k, "a variable name") else {
+                    continue;
+                };
+                if BUILTIN_VARS.contains(&key.as_str()) {
+                    self.error(
+                        k.span.clone(),
+                        &format!("`{key}` is a built-in variable"),
+                        "set by the target",
+                        Some("choose another name".into()),
+                    );
+                }
+                if let Some(value) = self.json(v) {
+                    vars.insert(key, value);
+                }
+            }
+        }
+        let cases_node = root.get("cases");
+        let mut cases = Vec::new();
+        match cases_node {
+            None => self.error(
+                root.span.clone(),
+                "suite has no `cases`",
+                "add a `cases:` list here",
+                Some("a suite without cases selects nothing".into()),
+            ),
+            Some(node) => match node.as_seq() {
+                None if matches!(node.kind, NodeKind::Null) => self.error(
+                    self.key_span(root, "cases"),
+                    "suite has no cases",
+                    "`cases` is empty",
+                    Some("a suite without cases selects nothing".into()),
+                ),
+                None => self.wrong_type(node, "cases", "a list"),
+                Some([]) => self.error(
+                    node.span.clone(),
+                    "suite has no cases",
+                    "empty list",
+                    Some("a suite without cases selects nothing".into()),
+                ),
+                Some(items) => {
+                    let mut seen: HashMap<String, Location> = HashMap::new();
+                    for item in items {
+                        if let Some(case) = self.case(item, &vars) {
+                            let name_node = item.get("name").expect("case() requires a name");
+                            if let Some(first) = seen.get(&case.name) {
+                                self.error(
+                                    name_node.span.clone(),
+                                    &format!("duplicate case name `{}`", case.name),
+                                    &format!("first used at {}", first.display()),
+                                    Some("case names must be unique within a suite".into()),
+                                );
+                            } else {
+                                seen.insert(case.name.clone(), self.loc(name_node.span.clone()));
+                                cases.push(Arc::new(case));
+                            }
+                        }
+                    }
+                }
+            },
+        }
+        Some((
+            Suite {
+                name,
+                description,
+                file: self.file.clone(),
+                vars,
+                cases,
+            },
+            name_loc,
+        ))
+    }
+
+    fn key_span(&self, map: &Node, key: &str) -> std::ops::Range<usize> {
+        map.key_node(key)
+            .map_or_else(|| map.span.clone(), |k| k.span.clone())
+    }
+
+    fn case(&mut self, node: &Node, vars: &BTreeMap<String, Value>) -> Option<Case> {
+        let before = self.diags.len();
+        self.map(node, "a case", CASE_KEYS)?;
+        let name = match node.get("name") {
+            Some(n) => {
+                let name = self.string(n, "name")?;
+                if !is_ident(&name) {
+                    self.error(
+                        n.span.clone(),
+                        &format!("case name `{name}` has characters other than letters, digits, `_` and `-`"),
+                        "used in `suite::case[target]` filters",
+                        Some("use snake_case, e.g. `tool_call_required`".into()),
+                    );
+                }
+                name
+            }
+            None => {
+                self.error(
+                    node.span.start..node.span.start,
+                    "case has no `name`",
+                    "add `name: ...`",
+                    None,
+                );
+                return None;
+            }
+        };
+        let description = match node.get("description") {
+            Some(n) => self.string(n, "description").unwrap_or_default(),
+            None => String::new(),
+        };
+        let requires = node
+            .get("requires")
+            .map(|n| self.requires(n))
+            .unwrap_or_default();
+        let parametrize = node
+            .get("parametrize")
+            .map(|n| self.parametrize(n))
+            .unwrap_or_default();
+        let mut known: Vec<&str> = BUILTIN_VARS.to_vec();
+        known.extend(vars.keys().map(String::as_str));
+        known.extend(parametrize.iter().map(|(k, _)| k.as_str()));
+        let request = match node.get("request") {
+            Some(n) => self.request(n, &known),
+            None => {
+                self.error(
+                    self.key_span(node, "name"),
+                    &format!("case `{name}` has no `request`"),
+                    "this case sends nothing",
+                    Some("add `request:` with a `path` and a `body`".into()),
+                );
+                None
+            }
+        };
+        let expect = match node.get("expect") {
+            Some(n) => self.expect(n).unwrap_or_default(),
+            None => Expect::default(),
+        };
+        let checks = node.get("checks").map(|n| self.checks(n));
+        let request = request?;
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(Case {
+            name,
+            description,
+            requires,
+            parametrize,
+            request,
+            expect,
+            checks,
+            location: self.loc(node.span.clone()),
+        })
+    }
+
+    fn requires(&mut self, node: &Node) -> Vec<Capability> {
+        let Some(items) = node.as_seq() else {
+            self.wrong_type(node, "requires", "a list of capabilities");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Some(name) = self.string(item, "a capability") else {
+                continue;
+            };
+            match Capability::parse(&name) {
+                Some(c) => out.push(c),
+                None => {
+                    let names = Capability::ALL.iter().map(|(s, _)| *s);
+                    let label = did_you_mean(&name, names.clone()).map_or_else(
+                        || "unknown capability".to_owned(),
+                        |s| format!("did you mean `{s}`?"),
+                    );
+                    self.error(
+                        item.span.clone(),
+                        &format!("unknown capability `{name}`"),
+                        &label,
+                        Some(format!(
+                            "capabilities: {}",
+                            names.collect::<Vec<_>>().join(", ")
+                        )),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn parametrize(&mut self, node: &Node) -> Vec<(String, Vec<Value>)> {
+        let Some(entries) = node.as_map() else {
+            self.wrong_type(
+                node,
+                "parametrize",
+                "a mapping of variable to list of values",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let Some(key) = self.string(k, "a variable name") else {
+                continue;
+            };
+            if !template::references(&format!("${{{key}}}")).is_ok_and(|r| r.len() == 1) {
+                self.error(
+                    k.span.clone(),
+                    &format!("`{key}` is not a variable name"),
+                    "letters, digits and `_`",
+                    None,
+                );
+                continue;
+            }
+            match v.as_seq() {
+                Some([]) => self.error(
+                    v.span.clone(),
+                    &format!("`parametrize.{key}` is empty"),
+                    "the case would expand to nothing",
+                    Some("give at least one value".into()),
+                ),
+                Some(items) => {
+                    let values: Vec<Value> = items.iter().filter_map(|i| self.json(i)).collect();
+                    out.push((key, values));
+                }
+                None => self.wrong_type(v, &format!("parametrize.{key}"), "a list of values"),
+            }
+        }
+        out
+    }
+
+    fn request(&mut self, node: &Node, known: &[&str]) -> Option<RequestSpec> {
+        self.map(node, "request", REQUEST_KEYS)?;
+        let path = match node.get("path") {
+            Some(n) => {
+                let p = self.string(n, "path")?;
+                self.check_vars(n, known);
+                if !p.starts_with('/') {
+                    self.error(
+                        n.span.clone(),
+                        &format!("path `{p}` must start with `/`"),
+                        "relative to the target's base URL",
+                        Some("e.g. `/chat/completions` (the base URL already ends in /v1)".into()),
+                    );
+                }
+                p
+            }
+            None => {
+                self.error(
+                    node.span.start..node.span.start,
+                    "request has no `path`",
+                    "add `path: /chat/completions`",
+                    None,
+                );
+                return None;
+            }
+        };
+        let body = match (node.get("body"), node.get("raw_body")) {
+            (Some(b), Some(_)) => {
+                self.error(
+                    self.key_span(node, "raw_body"),
+                    "a request has either `body` or `raw_body`, not both",
+                    "remove one",
+                    None,
+                );
+                self.check_vars(b, known);
+                Body::None
+            }
+            (Some(b), None) => {
+                self.check_vars(b, known);
+                if matches!(b.kind, NodeKind::Null) {
+                    Body::None
+                } else {
+                    Body::Json(self.json(b)?)
+                }
+            }
+            (None, Some(r)) => {
+                self.check_vars(r, known);
+                Body::Raw(self.string(r, "raw_body")?)
+            }
+            (None, None) => Body::None,
+        };
+        let method = match node.get("method") {
+            Some(n) => {
+                let m = self.string(n, "method")?;
+                match m.to_ascii_uppercase().as_str() {
+                    "GET" => Method::Get,
+                    "POST" => Method::Post,
+                    "DELETE" => Method::Delete,
+                    _ => {
+                        self.error(
+                            n.span.clone(),
+                            &format!("unsupported method `{m}`"),
+                            "expected GET, POST or DELETE",
+                            None,
+                        );
+                        return None;
+                    }
+                }
+            }
+            None if path.ends_with("/chat/completions") || !matches!(body, Body::None) => {
+                Method::Post
+            }
+            None => Method::Get,
+        };
+        if method == Method::Post && matches!(body, Body::None) {
+            let span = node
+                .key_node("body")
+                .or_else(|| node.key_node("path"))
+                .map_or_else(|| node.span.clone(), |k| k.span.clone());
+            self.error(
+                span,
+                &format!("request `POST {path}` has no body"),
+                "a POST needs a body",
+                Some("add `body:` (JSON written as YAML), or `raw_body: \"\"` to send an empty body on purpose".into()),
+            );
+        }
+        let mut headers = Vec::new();
+        if let Some(h) = node.get("headers")
+            && let Some(entries) = h.as_map()
+        {
+            for (k, v) in entries {
+                let (Some(name), Some(value)) = (
+                    self.string(k, "a header name"),
+                    self.string(v, "a header value"),
+                ) else {
+                    continue;
+                };
+                if name.eq_ignore_ascii_case("authorization") {
+                    self.error(
+                        k.span.clone(),
+                        "suites cannot set `Authorization`",
+                        "keys never live in suite files",
+                        Some("the target's key is sent by default; use `auth: none` or `auth: invalid` to probe auth errors".into()),
+                    );
+                }
+                self.check_vars(v, known);
+                headers.push((name, value));
+            }
+        } else if let Some(h) = node.get("headers") {
+            self.wrong_type(h, "headers", "a mapping of header name to value");
+        }
+        let auth = match node.get("auth") {
+            Some(n) => match self.string(n, "auth")?.as_str() {
+                "key" => Auth::Key,
+                "none" => Auth::None,
+                "invalid" => Auth::Invalid,
+                other => {
+                    let label = did_you_mean(other, ["key", "none", "invalid"]).map_or_else(
+                        || "expected key, none or invalid".to_owned(),
+                        |s| format!("did you mean `{s}`?"),
+                    );
+                    self.error(
+                        n.span.clone(),
+                        &format!("unknown auth mode `{other}`"),
+                        &label,
+                        None,
+                    );
+                    Auth::Key
+                }
+            },
+            None => Auth::Key,
+        };
+        let stream = matches!(&body, Body::Json(v) if v.get("stream") == Some(&Value::Bool(true)));
+        Some(RequestSpec {
+            method,
+            path,
+            headers,
+            auth,
+            body,
+            stream,
+            location: self.loc(node.span.clone()),
+        })
+    }
+
+    /// Reports every `${name}` in the node's strings that is not a known variable.
+    fn check_vars(&mut self, node: &Node, known: &[&str]) {
+        match &node.kind {
+            NodeKind::Str(s) => match template::references(s) {
+                Ok(refs) => {
+                    for r in refs {
+                        if !known.contains(&r.name.as_str()) {
+                            let span = self.inner_span(node, s, r.range.clone());
+                            let label = did_you_mean(&r.name, known.iter().copied()).map_or_else(
+                                || "not defined".to_owned(),
+                                |s| format!("did you mean `${{{s}}}`?"),
+                            );
+                            self.error(
+                                span,
+                                &format!("undefined variable `{}`", r.name),
+                                &label,
+                                Some(format!(
+                                    "defined here: {} (add it under `vars:` or `parametrize:`)",
+                                    known
+                                        .iter()
+                                        .map(|k| format!("${{{k}}}"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )),
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    let span = self.inner_span(node, s, e.range);
+                    self.error(
+                        span,
+                        &e.message,
+                        "here",
+                        Some("write `$${` for a literal `${`".into()),
+                    );
+                }
+            },
+            NodeKind::Seq(items) => items.iter().for_each(|i| self.check_vars(i, known)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| {
+                self.check_vars(k, known);
+                self.check_vars(v, known);
+            }),
+            _ => {}
+        }
+    }
+
+    /// The source span of `range` within the scalar `value`, when the scalar is written as is
+    /// (plain or simply quoted); else the whole scalar.
+    fn inner_span(
+        &self,
+        node: &Node,
+        value: &str,
+        range: std::ops::Range<usize>,
+    ) -> std::ops::Range<usize> {
+        let raw = self.file.text.get(node.span.clone()).unwrap_or("");
+        let needle = &value[range.clone()];
+        let prefix = &value[..range.start];
+        match raw.find(prefix).map(|p| p + prefix.len()) {
+            Some(at) if raw[at..].starts_with(needle) => {
+                node.span.start + at..node.span.start + at + needle.len()
+            }
+            _ => match raw.find(needle) {
+                Some(at) => node.span.start + at..node.span.start + at + needle.len(),
+                None => node.span.clone(),
+            },
+        }
+    }
+
+    fn expect(&mut self, node: &Node) -> Option<Expect> {
+        self.map(node, "expect", EXPECT_KEYS)?;
+        let mut expect = Expect::default();
+        if let Some(n) = node.get("status") {
+            expect.status = self.status(n).map(|s| (s, self.loc(n.span.clone())));
+        }
+        if let Some(n) = node.get("error") {
+            let name = self.string(n, "error")?;
+            match ErrorKind::ALL.iter().find(|(s, _)| *s == name) {
+                Some((_, k)) => expect.error = Some((*k, self.loc(n.span.clone()))),
+                None => {
+                    let names = ErrorKind::ALL.iter().map(|(s, _)| *s);
+                    let label = did_you_mean(&name, names.clone()).map_or_else(
+                        || "unknown error kind".to_owned(),
+                        |s| format!("did you mean `{s}`?"),
+                    );
+                    self.error(
+                        n.span.clone(),
+                        &format!("unknown error kind `{name}`"),
+                        &label,
+                        Some(format!(
+                            "error kinds: {}",
+                            names.collect::<Vec<_>>().join(", ")
+                        )),
+                    );
+                }
+            }
+        }
+        if let Some(n) = node.get("schema") {
+            let name = self.string(n, "schema")?;
+            match schema::names().find(|s| *s == name) {
+                Some(s) => expect.schema = Some((s, self.loc(n.span.clone()))),
+                None => {
+                    let label = did_you_mean(&name, schema::names()).map_or_else(
+                        || "unknown schema".to_owned(),
+                        |s| format!("did you mean `{s}`?"),
+                    );
+                    self.error(
+                        n.span.clone(),
+                        &format!("unknown schema `{name}`"),
+                        &label,
+                        Some(format!(
+                            "schemas: {}",
+                            schema::names().collect::<Vec<_>>().join(", ")
+                        )),
+                    );
+                }
+            }
+        }
+        for (key, slot) in [
+            ("content_is_json", &mut expect.content_is_json),
+            ("tool_args_valid", &mut expect.tool_args_valid),
+        ] {
+            if let Some(n) = node.get(key)
+                && self.bool(n, key) == Some(true)
+            {
+                *slot = Some(Location {
+                    file: self.file.clone(),
+                    span: n.span.clone(),
+                });
+            }
+        }
+        if let Some(n) = node.get("assert") {
+            match n.as_seq() {
+                Some(items) => {
+                    for item in items {
+                        if let Some(a) = self.assertion(item) {
+                            expect.asserts.push(a);
+                        }
+                    }
+                }
+                None => self.wrong_type(n, "assert", "a list of assertions"),
+            }
+        }
+        Some(expect)
+    }
+
+    fn status(&mut self, node: &Node) -> Option<StatusExpect> {
+        let one = |cx: &mut Cx, n: &Node| -> Option<u16> {
+            match n.kind {
+                NodeKind::Int(i) if (100..=599).contains(&i) => Some(i as u16),
+                NodeKind::Int(i) => {
+                    cx.error(
+                        n.span.clone(),
+                        &format!("`{i}` is not an HTTP status"),
+                        "expected 100..=599",
+                        None,
+                    );
+                    None
+                }
+                _ => {
+                    cx.wrong_type(
+                        n,
+                        "status",
+                        "a status code, a list of them, or a class like `4xx`",
+                    );
+                    None
+                }
+            }
+        };
+        match &node.kind {
+            NodeKind::Str(s) if s.len() == 3 && s.ends_with("xx") => match s[..1].parse::<u16>() {
+                Ok(c @ 1..=5) => Some(StatusExpect::Class(c)),
+                _ => {
+                    self.error(
+                        node.span.clone(),
+                        &format!("`{s}` is not a status class"),
+                        "expected 1xx..5xx",
+                        None,
+                    );
+                    None
+                }
+            },
+            NodeKind::Seq(items) if !items.is_empty() => {
+                let codes: Vec<u16> = items.iter().filter_map(|i| one(self, i)).collect();
+                (codes.len() == items.len()).then_some(StatusExpect::Exact(codes))
+            }
+            _ => one(self, node).map(|c| StatusExpect::Exact(vec![c])),
+        }
+    }
+
+    fn assertion(&mut self, node: &Node) -> Option<Assertion> {
+        self.map(node, "an assertion", ASSERT_KEYS)?;
+        let Some(pointer_node) = node.get("pointer") else {
+            self.error(
+                node.span.clone(),
+                "assertion has no `pointer`",
+                "add `pointer: /choices/0/message/role`",
+                None,
+            );
+            return None;
+        };
+        let pointer = self.string(pointer_node, "pointer")?;
+        if !(pointer.is_empty() || pointer.starts_with('/')) {
+            self.error(
+                pointer_node.span.clone(),
+                &format!("`{pointer}` is not a JSON pointer"),
+                "a JSON pointer starts with `/`",
+                Some(format!("did you mean `/{}`?", pointer.replace('.', "/"))),
+            );
+            return None;
+        }
+        let ops: Vec<&str> = ASSERT_OPS
+            .iter()
+            .copied()
+            .filter(|op| node.get(op).is_some())
+            .collect();
+        let op_name = match ops.as_slice() {
+            [one] => *one,
+            [] => {
+                self.error(
+                    pointer_node.span.clone(),
+                    "assertion says nothing about the value",
+                    "add one of: equals, matches, exists, type, one_of",
+                    None,
+                );
+                return None;
+            }
+            [_, second, ..] => {
+                self.error(
+                    self.key_span(node, second),
+                    "an assertion has exactly one of equals, matches, exists, type, one_of",
+                    "second operation",
+                    Some("split it into two assertions".into()),
+                );
+                return None;
+            }
+        };
+        let value = node.get(op_name).expect("present");
+        let op = match op_name {
+            "equals" => AssertOp::Equals(self.json(value)?),
+            "matches" => {
+                let pattern = self.string(value, "matches")?;
+                match Regex::new(&pattern) {
+                    Ok(re) => AssertOp::Matches(re),
+                    Err(e) => {
+                        let detail = e.to_string();
+                        let last = detail
+                            .lines()
+                            .last()
+                            .unwrap_or("invalid regex")
+                            .trim()
+                            .to_owned();
+                        self.error(
+                            value.span.clone(),
+                            &format!("invalid regex `{pattern}`"),
+                            &last,
+                            Some("the syntax is Rust's `regex` crate (no look-around); quote the pattern in single quotes to avoid YAML escapes".into()),
+                        );
+                        return None;
+                    }
+                }
+            }
+            "exists" => AssertOp::Exists(self.bool(value, "exists")?),
+            "type" => {
+                let t = self.string(value, "type")?;
+                match JsonType::ALL.iter().find(|(s, _)| *s == t) {
+                    Some((_, jt)) => AssertOp::Type(*jt),
+                    None => {
+                        let names = JsonType::ALL.iter().map(|(s, _)| *s);
+                        let label = did_you_mean(&t, names.clone()).map_or_else(
+                            || "unknown type".to_owned(),
+                            |s| format!("did you mean `{s}`?"),
+                        );
+                        self.error(
+                            value.span.clone(),
+                            &format!("unknown JSON type `{t}`"),
+                            &label,
+                            Some(format!("types: {}", names.collect::<Vec<_>>().join(", "))),
+                        );
+                        return None;
+                    }
+                }
+            }
+            "one_of" => match self.json(value)? {
+                Value::Array(items) if !items.is_empty() => AssertOp::OneOf(items),
+                _ => {
+                    self.wrong_type(value, "one_of", "a non-empty list of values");
+                    return None;
+                }
+            },
+            _ => unreachable!("ops come from ASSERT_OPS"),
+        };
+        Some(Assertion {
+            pointer,
+            op,
+            location: self.loc(node.span.clone()),
+        })
+    }
+
+    fn checks(&mut self, node: &Node) -> Vec<CheckPattern> {
+        let Some(items) = node.as_seq() else {
+            self.wrong_type(node, "checks", "a list of check ids");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Some(id) = self.string(item, "a check id") else {
+                continue;
+            };
+            let known = match id.strip_suffix(".*") {
+                Some(area) => catalog::CHECKS
+                    .iter()
+                    .any(|c| c.id.starts_with(&format!("{area}."))),
+                None => catalog::CHECKS.iter().any(|c| c.id == id),
+            };
+            if known {
+                out.push(CheckPattern(id));
+            } else {
+                let ids = catalog::CHECKS.iter().map(|c| c.id);
+                let label = did_you_mean(&id, ids).map_or_else(
+                    || "not in the catalog".to_owned(),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                let hint = if catalog::ASSERTIONS.iter().any(|a| a.id == id) {
+                    "suite assertions run whenever `expect` asks for them; list catalog checks here"
+                        .to_owned()
+                } else {
+                    "`gatecheck explain --list` prints every check id".to_owned()
+                };
+                self.error(
+                    item.span.clone(),
+                    &format!("unknown check `{id}`"),
+                    &label,
+                    Some(hint),
+                );
+            }
+        }
+        out
+    }
+}
+
+fn is_ident(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Suite, Vec<Diagnostic>> {
+        load_one(SourceFile::new("suites/t.yaml", text)).map(|(s, _)| s)
+    }
+
+    const MINIMAL: &str = "\
+cases:
+  - name: plain
+    request:
+      path: /chat/completions
+      body:
+        model: ${model}
+        messages: [{role: user, content: hi}]
+";
+
+    #[test]
+    fn a_minimal_suite_loads_with_defaults() {
+        let suite = load(MINIMAL).unwrap();
+        assert_eq!(suite.name, "t");
+        let case = &suite.cases[0];
+        assert_eq!(case.name, "plain");
+        assert_eq!(case.request.method, Method::Post);
+        assert_eq!(case.request.auth, Auth::Key);
+        assert!(case.checks.is_none());
+        assert!(matches!(&case.request.body, Body::Json(v) if v["model"] == "${model}"));
+    }
+
+    #[test]
+    fn every_problem_of_a_file_is_reported_at_once() {
+        let text = "\
+cases:
+  - name: a
+    request: {path: /models}
+    expect: {staus: 200}
+  - name: b
+    request: {path: /models}
+    checks: [resp.envelop]
+";
+        let diags = load(text).unwrap_err();
+        let messages: Vec<_> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "unknown key `staus` in expect",
+                "unknown check `resp.envelop`"
+            ]
+        );
+        assert_eq!(diags[0].label, "did you mean `status`?");
+    }
+
+    #[test]
+    fn undefined_variables_point_inside_the_string() {
+        let text = MINIMAL.replace("content: hi", "content: \"say ${greting}\"");
+        let diags = load(&text).unwrap_err();
+        assert_eq!(diags[0].message, "undefined variable `greting`");
+        let loc = &diags[0].location;
+        assert_eq!(&loc.file.text[loc.span.clone()], "${greting}");
+    }
+
+    #[test]
+    fn vars_and_parametrize_define_variables() {
+        let text = "\
+vars:
+  greeting: hello
+cases:
+  - name: p
+    parametrize:
+      temperature: [0, 1]
+    request:
+      path: /chat/completions
+      body: {model: '${model}', temperature: '${temperature}', messages: [{role: user, content: '${greeting}'}]}
+";
+        let suite = load(text).unwrap();
+        assert_eq!(suite.vars["greeting"], "hello");
+        assert_eq!(suite.cases[0].parametrize[0].1.len(), 2);
+    }
+
+    #[test]
+    fn check_patterns_accept_areas() {
+        assert!(CheckPattern("tools.*".into()).matches("tools.parallel_calls"));
+        assert!(!CheckPattern("tools.*".into()).matches("resp.envelope"));
+        let text = MINIMAL.to_owned() + "    checks: ['tools.*', resp.envelope]\n";
+        assert_eq!(
+            load(&text).unwrap().cases[0].checks.as_ref().unwrap().len(),
+            2
+        );
+    }
+
+    #[test]
+    fn status_forms() {
+        let with = |s: &str| {
+            let text = MINIMAL.to_owned() + &format!("    expect: {{status: {s}}}\n");
+            load(&text).map(|suite| suite.cases[0].expect.status.clone().unwrap().0)
+        };
+        assert_eq!(with("200").unwrap(), StatusExpect::Exact(vec![200]));
+        assert_eq!(
+            with("[400, 422]").unwrap(),
+            StatusExpect::Exact(vec![400, 422])
+        );
+        assert_eq!(with("4xx").unwrap(), StatusExpect::Class(4));
+        assert!(with("99").is_err());
+    }
+
+    #[test]
+    fn the_shipped_suites_load() {
+        let suites = load_shipped().unwrap_or_else(|e| panic!("{e}"));
+        assert!(!suites.is_empty());
+    }
+}
