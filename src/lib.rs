@@ -2,6 +2,9 @@
 pub mod catalog;
 pub mod config;
 pub mod diag;
+pub mod exchange;
+pub mod plan;
+pub mod profile;
 pub mod schema;
 pub mod suite;
 pub mod yaml;
