@@ -1,5 +1,6 @@
 //! gatecheck: a conformance and compatibility harness for OpenAI-compatible Chat Completions APIs.
 pub mod catalog;
+pub mod check;
 pub mod config;
 pub mod diag;
 pub mod exchange;

@@ -1,0 +1,392 @@
+//! Checks on error answers (`err.*`): the body's envelope and types, retry headers, and whether
+//! a client mistake got the status OpenAI uses.
+
+use serde_json::Value;
+
+use super::{Body, Cx, Finding};
+use crate::catalog::Severity::{Info, Violation, Warning};
+use crate::schema::short;
+use crate::suite::ErrorKind;
+
+/// Envelope, types and retry headers of a non-2xx answer.
+pub(super) fn check_error(cx: &mut Cx) {
+    envelope(cx);
+    code_and_type(cx);
+    retry_headers(cx);
+}
+
+fn envelope(cx: &mut Cx) {
+    let status = cx.status;
+    let media = cx.ex.media_type();
+    let json_type =
+        matches!(media.as_deref(), Some(m) if m == "application/json" || m.ends_with("+json"));
+    let what = match &cx.body {
+        Body::Empty => Some("an empty body".to_owned()),
+        Body::NotJson(_) => {
+            let text = String::from_utf8_lossy(&cx.ex.body);
+            let kind = if text.trim_start().starts_with('<') {
+                "HTML"
+            } else {
+                "plain text"
+            };
+            Some(format!(
+                "{kind} ({})",
+                short(&Value::String(text.chars().take(80).collect()))
+            ))
+        }
+        Body::Json(v) => classify(v),
+    };
+    if let Some(what) = what {
+        cx.push(
+            Finding::new(
+                "err.envelope",
+                Violation,
+                format!("the {status} error body is {what}, not `{{\"error\": {{\"message\", \"type\", \"param\", \"code\"}}}}`"),
+            )
+            .at("")
+            .sdk_breaking(),
+        );
+    } else if !json_type {
+        cx.push(
+            Finding::new(
+                "err.envelope",
+                Warning,
+                "the error body is JSON but its Content-Type is not application/json",
+            )
+            .expected("application/json")
+            .actual(media.as_deref().unwrap_or("(none)")),
+        );
+    }
+}
+
+/// Names a non-OpenAI error shape, or `None` for `{"error": {"message": "..."}}`.
+fn classify(v: &Value) -> Option<String> {
+    let Some(obj) = v.as_object() else {
+        return Some(format!("a JSON {}", crate::schema::type_name(v)));
+    };
+    match obj.get("error") {
+        Some(Value::Object(e)) => match e.get("message") {
+            Some(Value::String(_)) => None,
+            Some(Value::Array(_)) => Some("an error whose `message` is an array".into()),
+            Some(other) => Some(format!(
+                "an error whose `message` is {}",
+                crate::schema::type_name(other)
+            )),
+            None => Some("an `error` object without `message`".into()),
+        },
+        Some(Value::String(_)) => Some("a bare `{\"error\": \"text\"}`".into()),
+        Some(other) => Some(format!(
+            "an `error` that is {}",
+            crate::schema::type_name(other)
+        )),
+        None if obj.contains_key("detail") => Some("a FastAPI `{\"detail\": ...}` body".into()),
+        None if obj
+            .get("object")
+            .and_then(Value::as_str)
+            .is_some_and(|o| o.eq_ignore_ascii_case("error")) =>
+        {
+            Some("a flat `{\"object\": \"error\", \"message\": ...}` body".into())
+        }
+        None if obj.contains_key("message") => Some("a flat `{\"message\": ...}` body".into()),
+        None => Some("a JSON object without `error`".into()),
+    }
+}
+
+fn code_and_type(cx: &mut Cx) {
+    let Some(err) = cx
+        .json()
+        .and_then(|v| v.get("error"))
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
+    if let Some(code) = err.get("code")
+        && code.is_number()
+    {
+        cx.push(
+            Finding::new(
+                "err.code_and_type_types",
+                Warning,
+                "`error.code` is a number; OpenAI sends a string (`model_not_found`, `invalid_api_key`) or null",
+            )
+            .at("/error/code")
+            .expected("a string or null")
+            .actual(short(code))
+            .sdk("python and node keep the raw value; typed clients (openai-dotnet, Go, Rust) fail to decode"),
+        );
+    }
+    match err.get("type") {
+        Some(Value::String(_)) | None => {}
+        Some(other) => cx.push(
+            Finding::new(
+                "err.code_and_type_types",
+                Warning,
+                "`error.type` must be a string",
+            )
+            .at("/error/type")
+            .expected("a string such as \"invalid_request_error\"")
+            .actual(short(other)),
+        ),
+    }
+}
+
+fn retry_headers(cx: &mut Cx) {
+    if !matches!(cx.status, 429 | 503) {
+        return;
+    }
+    let status = cx.status;
+    let ms = cx.ex.header("retry-after-ms").map(str::to_owned);
+    match cx.ex.header("retry-after").map(str::to_owned) {
+        None if ms.is_none() => cx.push(Finding::new(
+            "err.retry_headers",
+            Warning,
+            format!("a {status} without `Retry-After`: clients back off blindly"),
+        )),
+        None => {}
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(secs) if secs > 60.0 => cx.push(
+                Finding::new(
+                    "err.retry_headers",
+                    Info,
+                    format!("`Retry-After: {v}` is above 60 s: openai-python and openai-node ignore it and use their own backoff"),
+                )
+                .actual(v),
+            ),
+            Ok(secs) if secs >= 0.0 => {}
+            _ if looks_like_http_date(&v) => {}
+            _ => cx.push(
+                Finding::new("err.retry_headers", Warning, format!("`Retry-After: {v}` is neither seconds nor an HTTP date"))
+                    .actual(v),
+            ),
+        },
+    }
+}
+
+fn looks_like_http_date(v: &str) -> bool {
+    // e.g. `Wed, 21 Oct 2015 07:28:00 GMT`
+    v.ends_with("GMT") && v.contains(',') && v.split_whitespace().count() == 6
+}
+
+/// `err.status_mapping`: a case that makes a client mistake on purpose gets OpenAI's status.
+pub(super) fn check_status_mapping(cx: &mut Cx) {
+    let Some((kind, _)) = cx.case.case.expect.error.clone() else {
+        return;
+    };
+    let status = cx.status;
+    let want = kind.openai_status();
+    if status == want {
+        return;
+    }
+    let what = describe(kind);
+    let (severity, message) = match status {
+        200..=299 => {
+            // Accepting an unknown model, or no key, is permissive rather than broken.
+            let severity = match kind {
+                ErrorKind::UnknownModel | ErrorKind::MissingKey | ErrorKind::WrongKey => Warning,
+                _ => Violation,
+            };
+            (
+                severity,
+                format!("{what} was accepted with {status}; OpenAI answers {want}"),
+            )
+        }
+        500..=599 => (
+            Violation,
+            format!(
+                "{what} got a server error {status}; OpenAI answers {want}, and the SDKs retry 5xx needlessly"
+            ),
+        ),
+        _ => (
+            Warning,
+            format!(
+                "{what} got {status}; OpenAI answers {want}{}",
+                sdk_class_note(status, want)
+            ),
+        ),
+    };
+    let mut finding = Finding::new("err.status_mapping", severity, message)
+        .expected(want)
+        .actual(status);
+    if let Some((_, loc)) = &cx.case.case.expect.error {
+        finding = finding.source(loc);
+    }
+    if (500..=599).contains(&status) {
+        finding = finding
+            .sdk("openai-python and openai-node retry 5xx (twice by default) before raising");
+    }
+    cx.push(finding);
+}
+
+fn describe(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::UnknownModel => "a request for an unknown model",
+        ErrorKind::MalformedJson => "a malformed JSON body",
+        ErrorKind::MissingMessages => "a request without `messages`",
+        ErrorKind::EmptyMessages => "a request with an empty `messages` list",
+        ErrorKind::MissingModel => "a request without `model`",
+        ErrorKind::MissingKey => "a request without an API key",
+        ErrorKind::WrongKey => "a request with a wrong API key",
+        ErrorKind::UnknownRoute => "a request to an unknown route",
+        ErrorKind::InvalidParameter => "a request with an invalid parameter value",
+    }
+}
+
+/// What the status difference means for the SDKs' exception classes.
+fn sdk_class_note(got: u16, want: u16) -> String {
+    let class = |s: u16| match s {
+        400 => "BadRequestError",
+        401 => "AuthenticationError",
+        403 => "PermissionDeniedError",
+        404 => "NotFoundError",
+        409 => "ConflictError",
+        422 => "UnprocessableEntityError",
+        429 => "RateLimitError",
+        _ => "APIStatusError",
+    };
+    format!(
+        " (openai-python and openai-node raise {} instead of {})",
+        class(got),
+        class(want)
+    )
+}
+
+/// `err.schema`: the error body against ErrorResponse, when it has an `error` object at all.
+pub(super) fn check_schema(cx: &mut Cx) {
+    let Some(body) = cx.json().cloned() else {
+        return;
+    };
+    if !body.get("error").is_some_and(Value::is_object) {
+        return; // err.envelope already says what it is instead
+    }
+    cx.push_schema_errors("err.schema", "ErrorResponse", &body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+
+    const PLAIN: &str = "{model: m, messages: [{role: user, content: hi}]}";
+
+    fn err_case(kind: &str) -> crate::plan::PlannedCase {
+        chat_case(PLAIN, &format!("    expect: {{error: {kind}}}\n"))
+    }
+
+    const OPENAI_404: &str = r#"{"error":{"message":"The model `x` does not exist","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#;
+
+    #[test]
+    fn openai_errors_raise_nothing() {
+        let v = judge(
+            &err_case("unknown_model"),
+            404,
+            "application/json",
+            OPENAI_404,
+        );
+        assert_eq!(ids(&v), Vec::<String>::new());
+        assert_eq!(v.outcome, super::super::Outcome::Pass);
+    }
+
+    #[test]
+    fn non_openai_error_shapes_are_classified() {
+        let c = err_case("unknown_model");
+        for (body, needle) in [
+            (r#"{"detail":"Not Found"}"#, "FastAPI"),
+            (
+                r#"{"object":"error","message":"m","code":404}"#,
+                "flat `{\"object\": \"error\"",
+            ),
+            (r#"{"error":"model not found"}"#, "bare"),
+            (r#"{"status":"error","message":"m"}"#, "flat `{\"message\""),
+            ("<html>404</html>", "HTML"),
+        ] {
+            let v = judge(&c, 404, "application/json", body);
+            assert_eq!(ids(&v), ["err.envelope violation"], "{body}");
+            assert!(
+                v.findings[0].message.contains(needle),
+                "{}",
+                v.findings[0].message
+            );
+            assert!(v.findings[0].sdk.is_some());
+        }
+    }
+
+    #[test]
+    fn status_mapping_severities() {
+        let body = r#"{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}}"#;
+        assert_eq!(
+            ids(&judge(
+                &err_case("malformed_json"),
+                422,
+                "application/json",
+                body
+            )),
+            ["err.status_mapping warning"]
+        );
+        assert_eq!(
+            ids(&judge(
+                &err_case("malformed_json"),
+                500,
+                "application/json",
+                body
+            )),
+            ["err.status_mapping violation"]
+        );
+        assert_eq!(
+            ids(&judge(
+                &err_case("malformed_json"),
+                200,
+                "application/json",
+                OK_BODY
+            )),
+            ["err.status_mapping violation"]
+        );
+        assert_eq!(
+            ids(&judge(
+                &err_case("unknown_model"),
+                200,
+                "application/json",
+                OK_BODY
+            )),
+            ["err.status_mapping warning"]
+        );
+        let v = judge(&err_case("unknown_model"), 400, "application/json", body);
+        assert!(
+            v.findings[0]
+                .message
+                .contains("BadRequestError instead of NotFoundError"),
+            "{}",
+            v.findings[0].message
+        );
+    }
+
+    #[test]
+    fn integer_codes_are_reported_once() {
+        let body = r#"{"error":{"message":"m","type":"NotFoundError","param":null,"code":404}}"#;
+        assert_eq!(
+            ids(&judge(
+                &err_case("unknown_model"),
+                404,
+                "application/json",
+                body
+            )),
+            ["err.code_and_type_types warning"]
+        );
+    }
+
+    #[test]
+    fn missing_param_and_code_keys_are_schema_findings() {
+        let body = r#"{"error":{"message":"m","type":"invalid_request_error"}}"#;
+        let v = judge(&err_case("unknown_model"), 404, "application/json", body);
+        let paths: Vec<_> = v.findings.iter().map(|f| f.path.clone().unwrap()).collect();
+        assert_eq!(paths, ["/error/param", "/error/code"]);
+        assert!(v.findings.iter().all(|f| f.check == "err.schema"));
+    }
+
+    #[test]
+    fn retry_after_is_checked_on_429() {
+        let c = chat_case(PLAIN, "");
+        let body = r#"{"error":{"message":"slow","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+        let v = judge(&c, 429, "application/json", body);
+        assert_eq!(ids(&v), ["err.retry_headers warning"]);
+    }
+}

@@ -1,0 +1,535 @@
+//! Stage 4, `check`: judges one exchange against the OpenAI contract, the catalog checks and
+//! the suite's expectations. Pure and synchronous (no I/O, no async), so every rule is tested on
+//! literal bytes.
+//!
+//! The judge first decides whether the run could tell at all (transport failure: error; 429,
+//! 402, 503 or a rejected key: inconclusive), then runs every catalog check that fits the
+//! exchange (or those the case selects), then the suite's assertions. Schema findings at a path
+//! another check already explained are dropped, so one problem is reported once.
+
+mod chat;
+mod errors;
+mod expect;
+mod models;
+mod request;
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::catalog::{self, Severity};
+use crate::diag::Location;
+use crate::exchange::Exchange;
+use crate::plan::PlannedCase;
+use crate::suite::Method;
+
+pub use request::RequestView;
+
+/// One thing the judge found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// A catalog id (`resp.envelope`) or a suite assertion id (`assert.status`).
+    pub check: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// JSON pointer into the response body, when the finding is about one place.
+    pub path: Option<String>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    /// Which official SDK breaks and how, when the deviation is SDK-breaking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sdk: Option<String>,
+    /// The suite line that asked for it (assertions).
+    #[serde(skip)]
+    pub source: Option<Location>,
+}
+
+impl Finding {
+    pub fn new(check: &'static str, severity: Severity, message: impl Into<String>) -> Self {
+        debug_assert!(catalog::lookup(check).is_some(), "unknown check id {check}");
+        Finding {
+            check,
+            severity,
+            message: message.into(),
+            path: None,
+            expected: None,
+            actual: None,
+            sdk: None,
+            source: None,
+        }
+    }
+
+    pub fn at(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub fn expected(mut self, e: impl fmt::Display) -> Self {
+        self.expected = Some(e.to_string());
+        self
+    }
+
+    pub fn actual(mut self, a: impl fmt::Display) -> Self {
+        self.actual = Some(a.to_string());
+        self
+    }
+
+    /// Marks the finding SDK-breaking, with what happens in the SDKs.
+    pub fn sdk(mut self, how: impl Into<String>) -> Self {
+        self.sdk = Some(how.into());
+        self
+    }
+
+    /// Marks the finding SDK-breaking with the catalog's description for its check.
+    pub fn sdk_breaking(self) -> Self {
+        let how = catalog::lookup(self.check).map_or("", |c| c.breaks);
+        self.sdk(how)
+    }
+
+    pub fn source(mut self, location: &Location) -> Self {
+        self.source = Some(location.clone());
+        self
+    }
+}
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    /// The server answered and broke an expectation.
+    Fail,
+    /// Transport: refused, reset, timeout, TLS, body over the cap.
+    Error,
+    /// The server could not be judged: 429, 402, 503, a rejected key.
+    Inconclusive,
+    /// Not run: a capability is missing.
+    Skipped,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Error => "error",
+            Outcome::Inconclusive => "inconclusive",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The judge's verdict on one exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    /// Why the case errored, was inconclusive or skipped.
+    pub reason: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// How strict the judge is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judging {
+    /// The least severity that fails a case (`violation` by default; `warning` is stricter).
+    pub fail_on: Severity,
+}
+
+impl Default for Judging {
+    fn default() -> Self {
+        Judging {
+            fail_on: Severity::Violation,
+        }
+    }
+}
+
+/// What kind of endpoint the request went to, from its method and path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    ChatCompletions,
+    ListModels,
+    RetrieveModel,
+    Other,
+}
+
+/// The response body, parsed once.
+pub(crate) enum Body {
+    Empty,
+    Json(Value),
+    /// Not JSON: the parser's complaint.
+    NotJson(String),
+}
+
+/// Everything checks share while judging one exchange.
+pub(crate) struct Cx<'a> {
+    pub case: &'a PlannedCase,
+    pub ex: &'a Exchange,
+    pub req: RequestView<'a>,
+    pub status: u16,
+    pub body: Body,
+    pub endpoint: Endpoint,
+    findings: Vec<Finding>,
+    /// Set by request-handling checks that explain a rejection (so the generic "a valid request
+    /// was rejected" assertion stays quiet).
+    pub rejection_explained: bool,
+}
+
+impl<'a> Cx<'a> {
+    /// Records a finding, unless the case selects checks and this one is not among them.
+    pub fn push(&mut self, finding: Finding) {
+        let selected = finding.check.starts_with("assert.")
+            || self
+                .case
+                .case
+                .checks
+                .as_ref()
+                .is_none_or(|patterns| patterns.iter().any(|p| p.matches(finding.check)));
+        if selected {
+            self.findings.push(finding);
+        }
+    }
+
+    pub fn json(&self) -> Option<&Value> {
+        match &self.body {
+            Body::Json(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The error message in the body, if the body is an error of any common shape.
+    pub fn error_message(&self) -> Option<String> {
+        let v = self.json()?;
+        let text = v
+            .pointer("/error/message")
+            .or_else(|| v.get("error").filter(|e| e.is_string()))
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("detail"))?;
+        Some(match text {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    }
+
+    /// Schema findings: appended last, and dropped where a specific check already spoke about
+    /// the same place, an enclosing one or one inside it (an `anyOf` failing at a tool call
+    /// because its arguments are an object is the same problem).
+    fn push_schema_errors(&mut self, check: &'static str, schema_name: &str, instance: &Value) {
+        for e in crate::schema::validate(schema_name, instance) {
+            let related = |p: &str| {
+                let q = e.instance_path.as_str();
+                p == q
+                    || (!q.is_empty() && p.starts_with(q) && p[q.len()..].starts_with('/'))
+                    || (!p.is_empty() && q.starts_with(p) && q[p.len()..].starts_with('/'))
+            };
+            if self
+                .findings
+                .iter()
+                .any(|f| f.path.as_deref().is_some_and(related))
+            {
+                continue;
+            }
+            let at = if e.instance_path.is_empty() {
+                "/".to_owned()
+            } else {
+                e.instance_path.clone()
+            };
+            self.push(
+                Finding::new(check, Severity::Violation, format!("{at}: {}", e.message))
+                    .at(e.instance_path),
+            );
+        }
+    }
+}
+
+/// Judges one exchange.
+pub fn check(case: &PlannedCase, ex: &Exchange, judging: Judging) -> Verdict {
+    let Some(head) = &ex.response else {
+        let e = ex.transport_error();
+        return Verdict {
+            outcome: Outcome::Error,
+            reason: Some(e.map_or_else(
+                || "no response".to_owned(),
+                |e| format!("{}: {}", e.kind.as_str(), e.message),
+            )),
+            findings: Vec::new(),
+        };
+    };
+    if let Some(e) = ex.transport_error() {
+        return Verdict {
+            outcome: Outcome::Error,
+            reason: Some(format!(
+                "{} after the response head ({} {} bytes in): {}",
+                e.kind.as_str(),
+                head.status,
+                ex.body.len(),
+                e.message
+            )),
+            findings: Vec::new(),
+        };
+    }
+    let body = if ex.body.iter().all(u8::is_ascii_whitespace) {
+        Body::Empty
+    } else {
+        match serde_json::from_slice::<Value>(&ex.body) {
+            Ok(v) => Body::Json(v),
+            Err(e) => Body::NotJson(e.to_string()),
+        }
+    };
+    let endpoint = endpoint(case);
+    let mut cx = Cx {
+        case,
+        ex,
+        req: RequestView::new(case.request.json.as_ref()),
+        status: head.status,
+        body,
+        endpoint,
+        findings: Vec::new(),
+        rejection_explained: false,
+    };
+
+    let inconclusive = inconclusive_reason(&cx);
+
+    // Catalog checks that fit the exchange; schema checks come after the specific ones.
+    chat::check_transport_shape(&mut cx);
+    if cx.is_success() {
+        match cx.endpoint {
+            Endpoint::ChatCompletions if !cx.req.stream => chat::check_completion(&mut cx),
+            Endpoint::ListModels => models::check_list(&mut cx),
+            Endpoint::RetrieveModel => models::check_retrieve(&mut cx),
+            _ => {}
+        }
+    } else {
+        errors::check_error(&mut cx);
+    }
+    errors::check_status_mapping(&mut cx);
+    request::check_request_handling(&mut cx);
+    if cx.is_success() {
+        match cx.endpoint {
+            Endpoint::ChatCompletions if !cx.req.stream => chat::check_schema(&mut cx),
+            Endpoint::ListModels | Endpoint::RetrieveModel => models::check_schema(&mut cx),
+            _ => {}
+        }
+    } else {
+        errors::check_schema(&mut cx);
+    }
+
+    // The suite's own expectations.
+    expect::check_expectations(&mut cx, inconclusive.is_some());
+
+    let findings = cx.findings;
+    let outcome = if let Some(_reason) = &inconclusive {
+        Outcome::Inconclusive
+    } else if findings
+        .iter()
+        .any(|f| f.severity >= judging.fail_on && f.severity != Severity::Variant)
+    {
+        Outcome::Fail
+    } else {
+        Outcome::Pass
+    };
+    Verdict {
+        outcome,
+        reason: inconclusive,
+        findings,
+    }
+}
+
+fn endpoint(case: &PlannedCase) -> Endpoint {
+    let path = case.request.path.split('?').next().unwrap_or("");
+    let path = path.trim_end_matches('/');
+    match case.request.method {
+        Method::Post if path.ends_with("/chat/completions") => Endpoint::ChatCompletions,
+        Method::Get if path.ends_with("/models") => Endpoint::ListModels,
+        Method::Get
+            if path
+                .rsplit_once("/models/")
+                .is_some_and(|(_, id)| !id.is_empty()) =>
+        {
+            Endpoint::RetrieveModel
+        }
+        _ => Endpoint::Other,
+    }
+}
+
+/// Why the server could not be judged, if it could not.
+fn inconclusive_reason(cx: &Cx) -> Option<String> {
+    use crate::suite::{Auth, ErrorKind};
+    let expected = cx.case.case.expect.error.as_ref().map(|(k, _)| *k);
+    let message = cx
+        .error_message()
+        .map(|m| format!(": {}", crate::schema::short(&Value::String(m))))
+        .unwrap_or_default();
+    match cx.status {
+        429 => Some(format!("rate limited (429){message}")),
+        402 => Some(format!(
+            "payment required (402): the account is out of credits{message}"
+        )),
+        503 => Some(format!("service unavailable (503){message}")),
+        401 | 403
+            if cx.case.request.auth == Auth::Key
+                && !matches!(expected, Some(ErrorKind::MissingKey | ErrorKind::WrongKey)) =>
+        {
+            let target = &cx.case.target;
+            let hint = if target.api_key.is_some() {
+                format!("check the key in ${}", target.api_key_env)
+            } else {
+                format!("no key was sent: set ${}", target.api_key_env)
+            };
+            Some(format!(
+                "the server rejected the credentials ({}){message} (hint: {hint})",
+                cx.status
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A JSON pointer segment for an object key.
+pub(crate) fn ptr(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers to judge literal exchanges.
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::Target;
+    use crate::diag::SourceFile;
+    use crate::exchange::SentRequest;
+
+    /// Plans the first case of a one-case suite against a test target.
+    pub fn case(suite_yaml: &str) -> PlannedCase {
+        let suite = crate::suite::load_one(SourceFile::new("suites/t.yaml", suite_yaml))
+            .unwrap_or_else(|d| panic!("{}", d[0]))
+            .0;
+        let target = Arc::new(Target {
+            name: "t".into(),
+            base_url: "http://127.0.0.1:9/v1".into(),
+            api_key_env: "OPENAI_API_KEY".into(),
+            api_key: None,
+            headers: vec![],
+            profile: "openai".into(),
+            models: vec!["m".into()],
+            concurrency: None,
+        });
+        crate::plan::build(&[suite], &[target]).cases.remove(0)
+    }
+
+    /// A chat case whose body is `body_yaml` (a YAML flow mapping) plus `extra` case keys.
+    pub fn chat_case(body_yaml: &str, extra: &str) -> PlannedCase {
+        case(&format!(
+            "cases:\n  - name: c\n    request:\n      path: /chat/completions\n      body: {body_yaml}\n{extra}"
+        ))
+    }
+
+    pub fn exchange(case: &PlannedCase, status: u16, content_type: &str, body: &str) -> Exchange {
+        Exchange::from_parts(
+            SentRequest {
+                method: case.request.method.as_str().into(),
+                url: case.request.url.clone(),
+                headers: vec![],
+                body: case.request.body.clone().unwrap_or_default(),
+            },
+            status,
+            vec![("content-type".into(), content_type.into())],
+            body.as_bytes().to_vec(),
+        )
+    }
+
+    pub fn judge(case: &PlannedCase, status: u16, content_type: &str, body: &str) -> Verdict {
+        check(
+            case,
+            &exchange(case, status, content_type, body),
+            Judging::default(),
+        )
+    }
+
+    /// `check severity` of every finding, for compact assertions.
+    pub fn ids(v: &Verdict) -> Vec<String> {
+        v.findings
+            .iter()
+            .map(|f| format!("{} {}", f.check, f.severity))
+            .collect()
+    }
+
+    pub const OK_BODY: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    const PLAIN: &str = "{model: m, messages: [{role: user, content: hi}]}";
+
+    #[test]
+    fn a_conformant_completion_passes_without_findings() {
+        let v = judge(&chat_case(PLAIN, ""), 200, "application/json", OK_BODY);
+        assert_eq!(ids(&v), Vec::<String>::new(), "{:#?}", v.findings);
+        assert_eq!(v.outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn rate_limits_and_rejected_keys_are_inconclusive() {
+        let c = chat_case(PLAIN, "");
+        let err = r#"{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+        let v = judge(&c, 429, "application/json", err);
+        assert_eq!(v.outcome, Outcome::Inconclusive);
+        assert!(v.reason.unwrap().starts_with("rate limited (429)"));
+        let v = judge(&c, 401, "application/json", err);
+        assert_eq!(v.outcome, Outcome::Inconclusive);
+        assert!(v.reason.unwrap().contains("set $OPENAI_API_KEY"));
+    }
+
+    #[test]
+    fn no_response_is_an_error_not_a_failure() {
+        let c = chat_case(PLAIN, "");
+        let mut ex = exchange(&c, 200, "application/json", "");
+        ex.response = None;
+        ex.end = crate::exchange::End::Failed(crate::exchange::TransportError {
+            kind: crate::exchange::TransportErrorKind::Connect,
+            message: "connection refused".into(),
+        });
+        let v = check(&c, &ex, Judging::default());
+        assert_eq!(v.outcome, Outcome::Error);
+        assert_eq!(v.reason.as_deref(), Some("connect: connection refused"));
+    }
+
+    #[test]
+    fn check_selection_limits_catalog_findings_but_not_assertions() {
+        let c = chat_case(
+            PLAIN,
+            "    checks: [usage.arithmetic]\n    expect: {status: 201}\n",
+        );
+        let body = OK_BODY.replace(r#""object":"chat.completion","#, "");
+        let v = judge(&c, 200, "application/json", &body);
+        assert_eq!(ids(&v), ["assert.status violation"]);
+    }
+
+    #[test]
+    fn warnings_fail_only_when_asked() {
+        let c = chat_case(PLAIN, "");
+        let body = OK_BODY.replace(r#""total_tokens":4"#, r#""total_tokens":5"#);
+        let v = judge(&c, 200, "application/json", &body);
+        assert_eq!(ids(&v), ["usage.arithmetic warning"]);
+        assert_eq!(v.outcome, Outcome::Pass);
+        let strict = Judging {
+            fail_on: Severity::Warning,
+        };
+        let v = check(&c, &exchange(&c, 200, "application/json", &body), strict);
+        assert_eq!(v.outcome, Outcome::Fail);
+    }
+}

@@ -1,0 +1,219 @@
+//! Checks on `/models` (`models.*`): the list's shape and schema, and retrieving one model.
+
+use serde_json::Value;
+
+use super::{Body, Cx, Endpoint, Finding};
+use crate::catalog::Severity::{Violation, Warning};
+use crate::schema::short;
+
+/// `models.list_shape` on a 2xx `GET /models`.
+pub(super) fn check_list(cx: &mut Cx) {
+    let media = cx.ex.media_type();
+    if media.as_deref() != Some("application/json") {
+        cx.push(
+            Finding::new(
+                "models.list_shape",
+                Violation,
+                "the models list must be sent as application/json",
+            )
+            .expected("application/json")
+            .actual(media.as_deref().unwrap_or("(none)"))
+            .sdk("openai-node returns text instead of a page of models"),
+        );
+    }
+    let body = match &cx.body {
+        Body::Json(v) => v.clone(),
+        Body::Empty | Body::NotJson(_) => {
+            cx.push(
+                Finding::new(
+                    "models.list_shape",
+                    Violation,
+                    "the models list is not JSON",
+                )
+                .sdk("openai-python/node cannot build the page of models"),
+            );
+            return;
+        }
+    };
+    match &body {
+        Value::Array(_) => {
+            cx.push(
+                Finding::new(
+                    "models.list_shape",
+                    Violation,
+                    "the models list is a bare array, not `{\"object\": \"list\", \"data\": [...]}`",
+                )
+                .at("")
+                .sdk("openai-python/node page objects read `data`: iteration finds no models"),
+            );
+        }
+        Value::Object(obj) => {
+            match obj.get("object") {
+                Some(Value::String(s)) if s == "list" => {}
+                Some(other) => cx.push(
+                    Finding::new("models.list_shape", Violation, "`object` must be \"list\"")
+                        .at("/object")
+                        .expected("\"list\"")
+                        .actual(short(other)),
+                ),
+                None => cx.push(
+                    Finding::new(
+                        "models.list_shape",
+                        Violation,
+                        "`object: \"list\"` is missing",
+                    )
+                    .at("/object")
+                    .sdk("strict decoders (openai-api-rs, SwiftOpenAI) reject the list"),
+                ),
+            }
+            match obj.get("data") {
+                Some(Value::Array(items)) => {
+                    if items.is_empty() {
+                        cx.push(
+                            Finding::new("models.list_shape", Warning, "the models list is empty")
+                                .at("/data"),
+                        );
+                    }
+                }
+                Some(other) => cx.push(
+                    Finding::new(
+                        "models.list_shape",
+                        Violation,
+                        "`data` must be an array of models",
+                    )
+                    .at("/data")
+                    .actual(short(other)),
+                ),
+                None => cx.push(
+                    Finding::new("models.list_shape", Violation, "`data` is missing")
+                        .at("/data")
+                        .sdk("openai-python/node page objects read `data`"),
+                ),
+            }
+        }
+        other => cx.push(
+            Finding::new(
+                "models.list_shape",
+                Violation,
+                format!(
+                    "the models list is a JSON {}",
+                    crate::schema::type_name(other)
+                ),
+            )
+            .at(""),
+        ),
+    }
+}
+
+/// `models.retrieve` on a 2xx `GET /models/{id}`.
+pub(super) fn check_retrieve(cx: &mut Cx) {
+    let wanted = cx
+        .case
+        .request
+        .path
+        .rsplit_once("/models/")
+        .map(|(_, id)| id.trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let Some(body) = cx.json().cloned() else {
+        cx.push(Finding::new(
+            "models.retrieve",
+            Warning,
+            "the model object is not JSON",
+        ));
+        return;
+    };
+    if body.get("data").is_some() && body.get("id").is_none() {
+        cx.push(
+            Finding::new(
+                "models.retrieve",
+                Warning,
+                "`GET /models/{id}` answered with a list, not one model object",
+            )
+            .at(""),
+        );
+        return;
+    }
+    if let Some(id) = body.get("id").and_then(Value::as_str)
+        && id != wanted
+    {
+        cx.push(
+            Finding::new(
+                "models.retrieve",
+                Warning,
+                "the model object's `id` is not the id asked for",
+            )
+            .at("/id")
+            .expected(&wanted)
+            .actual(id),
+        );
+    }
+}
+
+/// `models.schema`: ListModelsResponse or Model.
+pub(super) fn check_schema(cx: &mut Cx) {
+    let Some(body) = cx.json().cloned() else {
+        return;
+    };
+    match cx.endpoint {
+        Endpoint::ListModels if body.is_object() => {
+            cx.push_schema_errors("models.schema", "ListModelsResponse", &body);
+        }
+        Endpoint::RetrieveModel if body.get("id").is_some() => {
+            cx.push_schema_errors("models.schema", "Model", &body);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+
+    fn list_case() -> crate::plan::PlannedCase {
+        case("cases:\n  - name: l\n    request: {path: /models}\n")
+    }
+
+    #[test]
+    fn an_openai_list_passes() {
+        let body =
+            r#"{"object":"list","data":[{"id":"m","object":"model","created":1,"owned_by":"o"}]}"#;
+        assert_eq!(
+            ids(&judge(&list_case(), 200, "application/json", body)),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn bare_arrays_and_missing_fields() {
+        let bare = r#"[{"id":"m"}]"#;
+        assert_eq!(
+            ids(&judge(&list_case(), 200, "application/json", bare)),
+            ["models.list_shape violation"]
+        );
+        let missing = r#"{"data":[{"id":"m","object":"model"}]}"#;
+        let v = judge(&list_case(), 200, "application/json", missing);
+        let found: Vec<_> = v
+            .findings
+            .iter()
+            .map(|f| format!("{} {}", f.check, f.path.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "models.list_shape /object",
+                "models.schema /data/0/created",
+                "models.schema /data/0/owned_by"
+            ]
+        );
+    }
+
+    #[test]
+    fn retrieve_checks_the_id() {
+        let c = case("cases:\n  - name: r\n    request: {path: /models/m}\n");
+        let body = r#"{"id":"other","object":"model","created":1,"owned_by":"o"}"#;
+        assert_eq!(
+            ids(&judge(&c, 200, "application/json", body)),
+            ["models.retrieve warning"]
+        );
+    }
+}

@@ -1,0 +1,628 @@
+//! What the request asked for (read from its JSON body), and the `req.*` checks: how the
+//! target handles developer messages, content parts, `name`, `n`, `stop`, token caps, logprobs
+//! and unknown parameters, whether it accepts them or rejects them cleanly.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use super::{Cx, Endpoint, Finding};
+use crate::catalog::Severity;
+
+/// A tool the request declared.
+#[derive(Debug, Clone)]
+pub struct DeclaredTool<'a> {
+    pub name: &'a str,
+    pub parameters: Option<&'a Value>,
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolChoice<'a> {
+    /// Not sent: `auto` when tools are present.
+    Absent,
+    None,
+    Auto,
+    Required,
+    Named(&'a str),
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub enum ResponseFormat<'a> {
+    Absent,
+    Text,
+    JsonObject,
+    JsonSchema {
+        schema: Option<&'a Value>,
+        strict: bool,
+    },
+    Other,
+}
+
+/// The request body, read for the features checks care about.
+#[derive(Debug, Clone)]
+pub struct RequestView<'a> {
+    pub json: Option<&'a Value>,
+    pub stream: bool,
+    pub n: Option<u64>,
+    pub tools: Vec<DeclaredTool<'a>>,
+    pub tool_choice: ToolChoice<'a>,
+    pub parallel_tool_calls: Option<bool>,
+    pub response_format: ResponseFormat<'a>,
+    /// The smaller of `max_tokens` and `max_completion_tokens`.
+    pub max_tokens: Option<u64>,
+    pub stop: Vec<&'a str>,
+    pub logprobs: bool,
+    pub top_logprobs: Option<u64>,
+    pub has_developer: bool,
+    /// Roles whose `content` is sent as an array of parts.
+    pub part_roles: BTreeSet<&'a str>,
+    pub has_name_field: bool,
+    /// An assistant history message with `content: null` and tool calls.
+    pub null_content_with_tool_calls: bool,
+    /// Top-level keys that CreateChatCompletionRequest does not define.
+    pub unknown_params: Vec<&'a str>,
+}
+
+impl<'a> RequestView<'a> {
+    pub fn new(json: Option<&'a Value>) -> Self {
+        let get = |k: &str| json.and_then(|j| j.get(k));
+        let tools = get("tools")
+            .and_then(Value::as_array)
+            .map(|tools| {
+                tools
+                    .iter()
+                    .filter_map(|t| {
+                        let f = t.get("function")?;
+                        Some(DeclaredTool {
+                            name: f.get("name")?.as_str()?,
+                            parameters: f.get("parameters"),
+                            strict: f.get("strict") == Some(&Value::Bool(true)),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tool_choice = match get("tool_choice") {
+            None => ToolChoice::Absent,
+            Some(Value::String(s)) => match s.as_str() {
+                "none" => ToolChoice::None,
+                "auto" => ToolChoice::Auto,
+                "required" => ToolChoice::Required,
+                _ => ToolChoice::Other,
+            },
+            Some(v) => match v.pointer("/function/name").and_then(Value::as_str) {
+                Some(name) => ToolChoice::Named(name),
+                None => ToolChoice::Other,
+            },
+        };
+        let response_format = match get("response_format") {
+            None => ResponseFormat::Absent,
+            Some(rf) => match rf.get("type").and_then(Value::as_str) {
+                Some("text") => ResponseFormat::Text,
+                Some("json_object") => ResponseFormat::JsonObject,
+                Some("json_schema") => ResponseFormat::JsonSchema {
+                    schema: rf.pointer("/json_schema/schema"),
+                    strict: rf.pointer("/json_schema/strict") == Some(&Value::Bool(true)),
+                },
+                _ => ResponseFormat::Other,
+            },
+        };
+        let max_tokens = ["max_tokens", "max_completion_tokens"]
+            .iter()
+            .filter_map(|k| get(k).and_then(Value::as_u64))
+            .min();
+        let stop = match get("stop") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let messages: &[Value] = get("messages").and_then(Value::as_array).map_or(&[], |m| m);
+        let role = |m: &'a Value| m.get("role").and_then(Value::as_str).unwrap_or("");
+        let unknown_params = json
+            .and_then(Value::as_object)
+            .map(|o| {
+                let known = known_request_params();
+                o.keys()
+                    .map(String::as_str)
+                    .filter(|k| !known.contains(*k))
+                    .collect()
+            })
+            .unwrap_or_default();
+        RequestView {
+            json,
+            stream: get("stream") == Some(&Value::Bool(true)),
+            n: get("n").and_then(Value::as_u64),
+            tools,
+            tool_choice,
+            parallel_tool_calls: get("parallel_tool_calls").and_then(Value::as_bool),
+            response_format,
+            max_tokens,
+            stop,
+            logprobs: get("logprobs") == Some(&Value::Bool(true)),
+            top_logprobs: get("top_logprobs").and_then(Value::as_u64),
+            has_developer: messages.iter().any(|m| role(m) == "developer"),
+            part_roles: messages
+                .iter()
+                .filter(|m| m.get("content").is_some_and(Value::is_array))
+                .map(role)
+                .collect(),
+            has_name_field: messages.iter().any(|m| m.get("name").is_some()),
+            null_content_with_tool_calls: messages.iter().any(|m| {
+                role(m) == "assistant"
+                    && m.get("content").is_some_and(Value::is_null)
+                    && m.get("tool_calls").is_some()
+            }),
+            unknown_params,
+        }
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&DeclaredTool<'a>> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+}
+
+/// The top-level properties CreateChatCompletionRequest defines, read from the embedded schema
+/// (following `allOf` and `$ref`).
+pub fn known_request_params() -> &'static BTreeSet<String> {
+    static KNOWN: OnceLock<BTreeSet<String>> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let doc = crate::schema::document("CreateChatCompletionRequest").expect("embedded");
+        let mut out = BTreeSet::new();
+        collect_properties(doc, doc, &mut out, 0);
+        out
+    })
+}
+
+fn collect_properties(doc: &Value, schema: &Value, out: &mut BTreeSet<String>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str)
+        && let Some(target) = r.strip_prefix('#').and_then(|p| doc.pointer(p))
+    {
+        collect_properties(doc, target, out, depth + 1);
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        out.extend(props.keys().cloned());
+    }
+    if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+        for p in parts {
+            collect_properties(doc, p, out, depth + 1);
+        }
+    }
+}
+
+/// The `req.*` checks, for chat completion requests.
+pub(super) fn check_request_handling(cx: &mut Cx) {
+    if cx.endpoint != Endpoint::ChatCompletions || cx.req.json.is_none() {
+        return;
+    }
+    if matches!(cx.status, 429 | 402 | 503 | 401 | 403) {
+        return; // the server did not get as far as reading the request
+    }
+    let rejected = (400..500).contains(&cx.status);
+    let why = cx
+        .error_message()
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let status = cx.status;
+
+    if rejected && cx.req.has_developer {
+        cx.rejection_explained = true;
+        cx.push(
+            Finding::new(
+                "req.developer_role",
+                Severity::Warning,
+                format!("a `developer` message was rejected with {status}{why}; OpenAI treats it like `system`"),
+            )
+            .expected("2xx")
+            .actual(status),
+        );
+    }
+    if rejected && !cx.req.part_roles.is_empty() {
+        cx.rejection_explained = true;
+        let roles: Vec<&str> = cx.req.part_roles.iter().copied().collect();
+        cx.push(
+            Finding::new(
+                "req.content_parts_everywhere",
+                Severity::Warning,
+                format!(
+                    "content as an array of parts (roles: {}) was rejected with {status}{why}",
+                    roles.join(", ")
+                ),
+            )
+            .expected("2xx")
+            .actual(status),
+        );
+    }
+    if rejected && cx.req.has_name_field {
+        cx.rejection_explained = true;
+        cx.push(
+            Finding::new(
+                "req.message_name_field",
+                Severity::Warning,
+                format!("`messages[].name` was rejected with {status}{why}; OpenAI accepts it"),
+            )
+            .expected("2xx")
+            .actual(status),
+        );
+    }
+    if rejected && cx.req.null_content_with_tool_calls {
+        cx.rejection_explained = true;
+        cx.push(
+            Finding::new(
+                "tools.content_alongside_tool_calls",
+                Severity::Warning,
+                format!(
+                    "an assistant history message with `content: null` and `tool_calls` was rejected with {status}{why}; tool loops send exactly that"
+                ),
+            )
+            .expected("2xx")
+            .actual(status),
+        );
+    }
+    check_n(cx, rejected);
+    check_stop(cx, rejected, &why);
+    check_max_tokens(cx, rejected, &why);
+    check_logprobs(cx, rejected);
+    check_unknown_params(cx, rejected);
+}
+
+fn check_n(cx: &mut Cx, rejected: bool) {
+    let Some(n) = cx.req.n.filter(|&n| n > 1) else {
+        return;
+    };
+    if rejected {
+        // A clean 400 is an allowed answer to `n > 1`.
+        cx.rejection_explained = true;
+        return;
+    }
+    if !cx.is_success() || cx.req.stream {
+        return;
+    }
+    let Some(choices) = cx
+        .json()
+        .and_then(|j| j.get("choices"))
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
+    let mut indices: Vec<i64> = choices
+        .iter()
+        .filter_map(|c| c.get("index").and_then(Value::as_i64))
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    let wanted: Vec<i64> = (0..n as i64).collect();
+    if choices.len() as u64 != n || indices != wanted {
+        let got = choices.len();
+        cx.push(
+            Finding::new(
+                "req.n_parameter",
+                Severity::Warning,
+                format!("asked for n={n} choices, got {got} (indices {indices:?}); a target that cannot sample several should answer 400"),
+            )
+            .at("/choices")
+            .expected(format!("{n} choices with indices 0..{}", n - 1))
+            .actual(format!("{got} choices")),
+        );
+    }
+}
+
+fn check_stop(cx: &mut Cx, rejected: bool, why: &str) {
+    if cx.req.stop.is_empty() {
+        return;
+    }
+    let status = cx.status;
+    if rejected {
+        cx.rejection_explained = true;
+        cx.push(
+            Finding::new(
+                "req.stop_sequences",
+                Severity::Warning,
+                format!("`stop` was rejected with {status}{why}"),
+            )
+            .expected("2xx")
+            .actual(status),
+        );
+        return;
+    }
+    if !cx.is_success() || cx.req.stream {
+        return;
+    }
+    let stops: Vec<String> = cx.req.stop.iter().map(|s| (*s).to_owned()).collect();
+    let Some(choices) = cx
+        .json()
+        .and_then(|j| j.get("choices"))
+        .and_then(Value::as_array)
+        .cloned()
+    else {
+        return;
+    };
+    for (i, choice) in choices.iter().enumerate() {
+        let Some(content) = choice.pointer("/message/content").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some(s) = stops
+            .iter()
+            .find(|s| !s.is_empty() && content.contains(s.as_str()))
+        {
+            cx.push(
+                Finding::new(
+                    "req.stop_sequences",
+                    Severity::Warning,
+                    format!("the stop sequence {s:?} appears in the content; the output should end before it"),
+                )
+                .at(format!("/choices/{i}/message/content"))
+                .expected(format!("content without {s:?}"))
+                .actual(crate::schema::short(&Value::String(content.to_owned()))),
+            );
+        }
+    }
+}
+
+fn check_max_tokens(cx: &mut Cx, rejected: bool, why: &str) {
+    let Some(cap) = cx.req.max_tokens else {
+        return;
+    };
+    let status = cx.status;
+    if rejected {
+        cx.rejection_explained = true;
+        let code = cx
+            .json()
+            .and_then(|j| j.pointer("/error/code"))
+            .and_then(Value::as_str);
+        if code != Some("unsupported_parameter") {
+            cx.push(
+                Finding::new(
+                    "req.max_completion_tokens",
+                    Severity::Warning,
+                    format!("a token cap was rejected with {status}{why}; OpenAI accepts it or answers `unsupported_parameter`"),
+                )
+                .expected("2xx, or 400 with code unsupported_parameter")
+                .actual(status),
+            );
+        }
+        return;
+    }
+    if !cx.is_success() || cx.req.stream {
+        return;
+    }
+    let used = cx
+        .json()
+        .and_then(|j| j.pointer("/usage/completion_tokens"))
+        .and_then(Value::as_u64);
+    if let Some(used) = used
+        && used > cap
+    {
+        cx.push(
+            Finding::new(
+                "req.max_completion_tokens",
+                Severity::Warning,
+                format!("the token cap of {cap} was not honoured: {used} completion tokens"),
+            )
+            .at("/usage/completion_tokens")
+            .expected(format!("<= {cap}"))
+            .actual(used),
+        );
+    }
+}
+
+fn check_logprobs(cx: &mut Cx, rejected: bool) {
+    if !cx.req.logprobs {
+        return;
+    }
+    if rejected {
+        cx.rejection_explained = true; // a clean rejection is allowed
+        return;
+    }
+    if !cx.is_success() || cx.req.stream {
+        return;
+    }
+    let Some(choices) = cx
+        .json()
+        .and_then(|j| j.get("choices"))
+        .and_then(Value::as_array)
+        .cloned()
+    else {
+        return;
+    };
+    for (i, choice) in choices.iter().enumerate() {
+        let lp = choice.get("logprobs");
+        if lp.is_none_or(Value::is_null) {
+            cx.push(
+                Finding::new(
+                    "req.logprobs_params",
+                    Severity::Warning,
+                    "`logprobs: true` was accepted but the choice has no logprobs (silently dropped)",
+                )
+                .at(format!("/choices/{i}/logprobs"))
+                .expected("an object with `content`")
+                .actual("null"),
+            );
+            continue;
+        }
+        let Some(top) = cx.req.top_logprobs.filter(|&t| t > 0) else {
+            continue;
+        };
+        let Some(tokens) = lp.and_then(|l| l.get("content")).and_then(Value::as_array) else {
+            continue;
+        };
+        for (t, token) in tokens.iter().enumerate() {
+            let got = token
+                .get("top_logprobs")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len) as u64;
+            if got != top {
+                cx.push(
+                    Finding::new(
+                        "req.logprobs_params",
+                        Severity::Warning,
+                        format!(
+                            "`top_logprobs: {top}` was asked for, token {t} has {got} alternatives"
+                        ),
+                    )
+                    .at(format!("/choices/{i}/logprobs/content/{t}/top_logprobs"))
+                    .expected(top)
+                    .actual(got),
+                );
+                break;
+            }
+        }
+    }
+}
+
+fn check_unknown_params(cx: &mut Cx, rejected: bool) {
+    if cx.req.unknown_params.is_empty() {
+        return;
+    }
+    if rejected {
+        // What OpenAI does: nothing to report.
+        cx.rejection_explained = true;
+        return;
+    }
+    if cx.is_success() {
+        let names: Vec<String> = cx
+            .req
+            .unknown_params
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect();
+        cx.push(
+            Finding::new(
+                "req.unknown_param_policy",
+                Severity::Info,
+                format!(
+                    "unknown parameter {} accepted silently; OpenAI answers 400 `Unrecognized request argument supplied`",
+                    names.join(", ")
+                ),
+            )
+            .expected("400")
+            .actual(cx.status),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn the_request_view_reads_features() {
+        let body = serde_json::json!({
+            "model": "m", "n": 2, "stop": ["\n", "END"], "max_tokens": 50, "max_completion_tokens": 20,
+            "tools": [{"type": "function", "function": {"name": "f", "strict": true, "parameters": {}}}],
+            "tool_choice": {"type": "function", "function": {"name": "f"}},
+            "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}, "strict": true}},
+            "messages": [{"role": "developer", "content": [{"type": "text", "text": "x"}], "name": "a"}],
+            "x_probe": 1
+        });
+        let v = RequestView::new(Some(&body));
+        assert_eq!(v.n, Some(2));
+        assert_eq!(v.stop, ["\n", "END"]);
+        assert_eq!(v.max_tokens, Some(20));
+        assert!(v.tools[0].strict);
+        assert_eq!(v.tool_choice, ToolChoice::Named("f"));
+        assert!(matches!(
+            v.response_format,
+            ResponseFormat::JsonSchema { strict: true, .. }
+        ));
+        assert!(v.has_developer && v.has_name_field);
+        assert_eq!(
+            v.part_roles.iter().copied().collect::<Vec<_>>(),
+            ["developer"]
+        );
+        assert_eq!(v.unknown_params, ["x_probe"]);
+    }
+
+    #[test]
+    fn known_params_come_from_the_spec() {
+        let known = known_request_params();
+        for p in [
+            "model",
+            "messages",
+            "temperature",
+            "tools",
+            "stream_options",
+            "max_completion_tokens",
+            "seed",
+            "user",
+        ] {
+            assert!(known.contains(p), "{p}");
+        }
+        assert!(!known.contains("x_probe"));
+    }
+
+    const ERR: &str =
+        r#"{"error":{"message":"nope","type":"invalid_request_error","param":null,"code":null}}"#;
+
+    #[test]
+    fn a_rejected_developer_message_is_a_warning_not_a_failure() {
+        let c = chat_case(
+            "{model: m, messages: [{role: developer, content: be brief}, {role: user, content: hi}]}",
+            "",
+        );
+        let v = judge(&c, 400, "application/json", ERR);
+        assert_eq!(ids(&v), ["req.developer_role warning"]);
+        assert_eq!(v.outcome, super::super::Outcome::Pass);
+    }
+
+    #[test]
+    fn n_with_too_few_choices_is_reported() {
+        let c = chat_case(
+            "{model: m, n: 2, messages: [{role: user, content: hi}]}",
+            "",
+        );
+        let v = judge(&c, 200, "application/json", OK_BODY);
+        assert_eq!(ids(&v), ["req.n_parameter warning"]);
+        assert_eq!(judge(&c, 400, "application/json", ERR).findings, vec![]);
+    }
+
+    #[test]
+    fn stop_sequence_in_content_and_uncapped_tokens_are_reported() {
+        let c = chat_case(
+            "{model: m, stop: [hi], max_tokens: 0, messages: [{role: user, content: hi}]}",
+            "",
+        );
+        let v = judge(&c, 200, "application/json", OK_BODY);
+        assert_eq!(
+            ids(&v),
+            [
+                "req.stop_sequences warning",
+                "req.max_completion_tokens warning"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_params_accepted_are_info_rejected_are_nothing() {
+        let c = chat_case(
+            "{model: m, x_probe: 1, messages: [{role: user, content: hi}]}",
+            "",
+        );
+        assert_eq!(
+            ids(&judge(&c, 200, "application/json", OK_BODY)),
+            ["req.unknown_param_policy info"]
+        );
+        assert_eq!(
+            ids(&judge(&c, 400, "application/json", ERR)),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn logprobs_dropped_silently_is_reported() {
+        let c = chat_case(
+            "{model: m, logprobs: true, messages: [{role: user, content: hi}]}",
+            "",
+        );
+        assert_eq!(
+            ids(&judge(&c, 200, "application/json", OK_BODY)),
+            ["req.logprobs_params warning"]
+        );
+    }
+}
