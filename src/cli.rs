@@ -1,0 +1,449 @@
+//! The command line: clap's typed arguments, turned into validated settings, then the
+//! pipeline. `run` is the main job; `serve` starts the reference gateway; `explain` prints the
+//! catalog; `schemas extract` regenerates `schemas/openai/` from the OpenAPI spec.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::catalog::{self, Severity};
+use crate::check::Judging;
+use crate::config::{self, Flags, Secret, Target};
+use crate::diag::did_you_mean;
+use crate::exit;
+use crate::gateway::{Gateway, GatewayOptions};
+use crate::plan;
+use crate::report::{Redacting, json::JsonLines, terminal::Terminal};
+use crate::run::{self, FanOut, Reporter, RunOptions};
+use crate::schema;
+use crate::suite;
+use crate::transport::{Limits, Transport};
+
+#[derive(Debug, Parser)]
+#[command(name = "gatecheck", version, about = "Conformance and compatibility harness for OpenAI-compatible Chat Completions APIs")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run suites against targets (default: the shipped suites against the embedded reference gateway).
+    Run(RunArgs),
+    /// Serve the reference gateway on 127.0.0.1 until interrupted.
+    Serve(ServeArgs),
+    /// Explain a check: what it demands, how bad a deviation is, and where the rule comes from.
+    Explain(ExplainArgs),
+    /// Maintain the OpenAI schemas in schemas/openai/.
+    #[command(subcommand)]
+    Schemas(SchemasCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Suite files or folders (default: the shipped suites).
+    pub paths: Vec<PathBuf>,
+    /// A target as NAME=URL or NAME=URL@profile (repeatable). Overrides config file targets.
+    #[arg(long = "target", value_name = "NAME=URL")]
+    pub targets: Vec<String>,
+    /// Model id to test (repeatable). Overrides the targets' `models`.
+    #[arg(long = "model", value_name = "ID")]
+    pub models: Vec<String>,
+    /// Config file [default: ./gatecheck.yaml when present] [env: GATECHECK_CONFIG].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Requests in flight at once [default: 8] [env: GATECHECK_JOBS].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Deadline for one whole exchange, e.g. 30s [default: 120s] [env: GATECHECK_TIMEOUT].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub timeout: Option<Duration>,
+    /// Deadline for connecting [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub connect_timeout: Option<Duration>,
+    /// Largest response body read, in bytes [default: 16777216].
+    #[arg(long, value_name = "BYTES")]
+    pub max_body: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// The least severity that fails a case.
+    #[arg(long, value_enum, default_value_t = FailOn::Violation)]
+    pub fail_on: FailOn,
+    /// List the planned cases (libtest format) and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Colour: auto, always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// libtest arguments after `--`: FILTER, --exact, --skip PATTERN, --list.
+    #[arg(last = true, value_name = "LIBTEST ARGS")]
+    pub libtest: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Violation,
+    Warning,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8089)]
+    pub port: u16,
+    /// Environment variable holding the key clients must send [default key: sk-gatecheck].
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Pause between streamed events, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub chunk_delay_ms: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// A check id such as `resp.envelope`.
+    pub id: Option<String>,
+    /// List every check.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemasCommand {
+    /// Extract the schemas from the OpenAPI spec into schemas/openai/.
+    Extract {
+        /// The OpenAPI document (JSON).
+        #[arg(long, default_value = "../shared/openai-openapi/openapi.json")]
+        spec: PathBuf,
+        /// Where to write.
+        #[arg(long, default_value = "schemas/openai")]
+        out: PathBuf,
+        /// Compare instead of writing; exit 1 when they differ.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    config::parse_duration(s).ok_or_else(|| format!("`{s}` is not a duration (write e.g. 30s, 1500ms or 2m)"))
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => run_command(args),
+        Command::Serve(args) => serve_command(args),
+        Command::Explain(args) => explain_command(&args),
+        Command::Schemas(SchemasCommand::Extract { spec, out, check }) => extract_command(&spec, &out, check),
+    };
+    ExitCode::from(code)
+}
+
+/// Prints a setup error (one line, plus an optional hint line) and returns the setup exit code.
+fn setup_error(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::SETUP_ERROR
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+}
+
+fn run_command(args: RunArgs) -> u8 {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let flags = Flags {
+        config: args.config.clone(),
+        targets: args.targets.clone(),
+        models: args.models.clone(),
+        jobs: args.jobs,
+        connect_timeout: args.connect_timeout,
+        timeout: args.timeout,
+        max_body_bytes: args.max_body,
+    };
+    let settings = match config::resolve(&flags, &env, &cwd) {
+        Ok(s) => s,
+        Err(e) => return setup_error(e),
+    };
+    let mut libtest_argv = vec!["gatecheck run".to_owned()];
+    libtest_argv.extend(args.libtest.iter().cloned());
+    let filter: libtest_mimic::Arguments = match <libtest_mimic::Arguments as Parser>::try_parse_from(&libtest_argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or("invalid libtest arguments");
+            return setup_error(format!(
+                "{} (after `--`)\n(hint: after `--` come libtest arguments: FILTER, --exact, --skip PATTERN, --list)",
+                first.trim_start_matches("error: ")
+            ));
+        }
+    };
+
+    let suites = if args.paths.is_empty() {
+        suite::load_shipped()
+    } else {
+        suite::load_paths(&args.paths)
+    };
+    let suites = match suites {
+        Ok(s) => s,
+        Err(suite::LoadError::Invalid(diags)) => {
+            let color = use_color(args.color, std::io::stderr().is_terminal());
+            for d in &diags {
+                eprintln!("{}", d.render(color));
+            }
+            eprintln!(
+                "error: {} problem{} in the suites; no request was sent",
+                diags.len(),
+                if diags.len() == 1 { "" } else { "s" }
+            );
+            return exit::SETUP_ERROR;
+        }
+        Err(e) => return setup_error(e),
+    };
+
+    let rt = runtime();
+    rt.block_on(async move {
+        // No target anywhere: start the reference gateway in-process.
+        let (targets, gateway) = if settings.targets.is_empty() {
+            if args.list {
+                (vec![embedded_target("http://127.0.0.1:0/v1".into(), None)], None)
+            } else {
+                let key = random_key();
+                let options = GatewayOptions {
+                    api_key: key.clone(),
+                    ..GatewayOptions::default()
+                };
+                match Gateway::start(([127, 0, 0, 1], 0).into(), options).await {
+                    Ok(gw) => (vec![embedded_target(gw.base_url(), Some(Secret::new(key)))], Some(gw)),
+                    Err(e) => return setup_error(format!("failed to start the reference gateway: {e}")),
+                }
+            }
+        } else {
+            (settings.targets.clone(), None)
+        };
+        let secrets: Vec<Secret> = targets.iter().filter_map(|t| t.api_key.clone()).collect();
+        let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
+        let plan = plan::build(&suites, &targets);
+
+        let trials: Vec<libtest_mimic::Trial> = plan
+            .cases
+            .iter()
+            .map(|c| libtest_mimic::Trial::test(c.name.clone(), || Ok(())))
+            .collect();
+        let selected: Vec<usize> = trials
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !filter.is_filtered_out(t))
+            .map(|(i, _)| i)
+            .collect();
+        if selected.is_empty() {
+            let what = match (&filter.filter, filter.skip.is_empty()) {
+                (Some(f), _) => format!("the filter `{f}`"),
+                (None, false) => "the --skip patterns".to_owned(),
+                (None, true) => "the plan".to_owned(),
+            };
+            eprintln!(
+                "error: {what} selects none of the {} planned cases\n(hint: `gatecheck run --list` shows their names)",
+                plan.cases.len()
+            );
+            return exit::NOTHING_SELECTED;
+        }
+        if args.list || filter.list {
+            let mut out = Redacting::new(std::io::stdout().lock(), &secrets);
+            for &i in &selected {
+                let _ = writeln!(out, "{}: test", plan.cases[i].name);
+            }
+            return exit::SUCCESS;
+        }
+
+        let limits = Limits {
+            connect: settings.connect_timeout,
+            total: settings.timeout,
+            max_body_bytes: settings.max_body_bytes,
+        };
+        let transport = match Transport::new(limits) {
+            Ok(t) => t,
+            Err(e) => return setup_error(e),
+        };
+        let options = RunOptions {
+            jobs: settings.jobs,
+            judging: Judging {
+                fail_on: match args.fail_on {
+                    FailOn::Violation => Severity::Violation,
+                    FailOn::Warning => Severity::Warning,
+                },
+            },
+        };
+        let stdout = Redacting::new(std::io::stdout(), &secrets);
+        let reporter: Box<dyn Reporter + Send> = match args.format {
+            Format::Human => Box::new(Terminal::new(stdout, use_color(args.color, std::io::stdout().is_terminal()))),
+            Format::Json => Box::new(JsonLines::new(stdout)),
+        };
+        let mut fan = FanOut(vec![reporter]);
+        let result = run::execute(&plan, &selected, &transport, &options, &mut fan).await;
+        drop(fan);
+        if let Some(gw) = gateway {
+            gw.shutdown().await;
+        }
+        match result {
+            Ok(summary) => exit::for_summary(&summary),
+            Err(e) => setup_error(format!("failed to write the report: {e}")),
+        }
+    })
+}
+
+fn embedded_target(base_url: String, key: Option<Secret>) -> Target {
+    Target {
+        name: "reference".into(),
+        base_url,
+        api_key_env: "(generated for the embedded gateway)".into(),
+        api_key: key,
+        headers: Vec::new(),
+        profile: "openai".into(),
+        models: vec![GatewayOptions::default().models[0].clone()],
+        concurrency: None,
+    }
+}
+
+/// A per-run key for the embedded gateway: random enough that no other process guesses it.
+fn random_key() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::from("sk-gc-");
+    for _ in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}
+
+fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+fn serve_command(args: ServeArgs) -> u8 {
+    let (key, source) = match &args.api_key_env {
+        Some(var) => match std::env::var(var) {
+            Ok(k) if !k.is_empty() => (k, format!("the key in ${var}")),
+            _ => {
+                return setup_error(format!(
+                    "${var} is not set\n(hint: export {var}=... or drop --api-key-env to use the default key `sk-gatecheck`)"
+                ));
+            }
+        },
+        None => ("sk-gatecheck".to_owned(), "the default key `sk-gatecheck`".to_owned()),
+    };
+    let options = GatewayOptions {
+        api_key: key,
+        chunk_delay: Duration::from_millis(args.chunk_delay_ms),
+        ..GatewayOptions::default()
+    };
+    runtime().block_on(async move {
+        let gw = match Gateway::start(([127, 0, 0, 1], args.port).into(), options.clone()).await {
+            Ok(gw) => gw,
+            Err(e) => {
+                return setup_error(format!(
+                    "failed to listen on 127.0.0.1:{}: {e}\n(hint: pass --port 0 to pick a free port)",
+                    args.port
+                ));
+            }
+        };
+        println!("gatecheck reference gateway on {} (models: {})", gw.base_url(), options.models.join(", "));
+        println!("clients authenticate with {source}; Ctrl-C stops it");
+        let _ = tokio::signal::ctrl_c().await;
+        gw.shutdown().await;
+        exit::SUCCESS
+    })
+}
+
+fn explain_command(args: &ExplainArgs) -> u8 {
+    if args.list || args.id.is_none() {
+        for c in catalog::CHECKS.iter().chain(catalog::ASSERTIONS) {
+            println!("{:<38} {:<9} {}", c.id, c.severity.as_str(), c.summary);
+        }
+        return exit::SUCCESS;
+    }
+    let id = args.id.as_deref().unwrap_or_default();
+    let Some(c) = catalog::lookup(id) else {
+        let hint = did_you_mean(id, catalog::ids())
+            .map_or_else(|| "`gatecheck explain --list` prints every check".to_owned(), |s| format!("did you mean `{s}`?"));
+        return setup_error(format!("unknown check `{id}`\n(hint: {hint})"));
+    };
+    println!("{}", c.id);
+    println!("  {}", c.summary);
+    println!();
+    println!("severity:   {} (the worst it reports; single findings may be milder)", c.severity);
+    println!("breaks:     {}", c.breaks);
+    println!("provenance: {}", c.provenance);
+    exit::SUCCESS
+}
+
+fn extract_command(spec: &std::path::Path, out: &std::path::Path, check: bool) -> u8 {
+    let text = match std::fs::read_to_string(spec) {
+        Ok(t) => t,
+        Err(e) => {
+            return setup_error(format!(
+                "failed to read `{}`: {e}\n(hint: pass --spec PATH to openapi.json)",
+                spec.display()
+            ));
+        }
+    };
+    let doc: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(d) => d,
+        Err(e) => return setup_error(format!("`{}` is not JSON: {e}", spec.display())),
+    };
+    let schemas = match schema::extract::extract(&doc, &schema::extract::ROOTS) {
+        Ok(s) => s,
+        Err(e) => return setup_error(format!("failed to extract the schemas: {e}")),
+    };
+    let mut stale = Vec::new();
+    for (name, value) in &schemas {
+        let path = out.join(format!("{name}.json"));
+        let fresh = schema::extract::to_pretty(value);
+        if check {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(fresh.as_str()) {
+                stale.push(path.display().to_string());
+            }
+        } else if let Err(e) = std::fs::create_dir_all(out).and_then(|()| std::fs::write(&path, fresh)) {
+            return setup_error(format!("failed to write `{}`: {e}", path.display()));
+        } else {
+            println!("wrote {}", path.display());
+        }
+    }
+    if stale.is_empty() {
+        if check {
+            println!("schemas in {} are current", out.display());
+        }
+        exit::SUCCESS
+    } else {
+        eprintln!("stale: {}\n(hint: run `gatecheck schemas extract`)", stale.join(", "));
+        exit::FAILED
+    }
+}

@@ -1,0 +1,279 @@
+//! HTTP on the wire: the only module that imports reqwest. Sends a planned request and records
+//! the exchange (raw body bytes with the arrival time of each read), within bounds: a connect
+//! timeout, a deadline for the whole exchange, and a cap on the body size. A misbehaving server
+//! yields a recorded failure, never a hang.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+
+use crate::config::Target;
+use crate::exchange::{End, Exchange, Read, ResponseHead, SentRequest, Timing, TransportError, TransportErrorKind};
+use crate::plan::PlannedRequest;
+use crate::suite::{Auth, Method};
+
+/// A key no server accepts, for `auth: invalid` probes. Not a secret.
+pub const INVALID_KEY: &str = "sk-gatecheck-invalid-0000000000000000000000000000";
+
+/// Bounds on one exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub connect: Duration,
+    /// From sending the request to the last byte of the body.
+    pub total: Duration,
+    pub max_body_bytes: usize,
+}
+
+/// A reusable HTTP client (connection pool shared by all cases).
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    limits: Limits,
+}
+
+impl Transport {
+    pub fn new(limits: Limits) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(limits.connect)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("gatecheck/", env!("CARGO_PKG_VERSION")))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| format!("failed to build the HTTP client: {e}"))?;
+        Ok(Transport { client, limits })
+    }
+
+    /// Sends the request and records everything that comes back.
+    pub async fn send(&self, request: &PlannedRequest, target: &Target) -> Exchange {
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut builder = self.client.request(method, &request.url);
+        let mut shown_headers: Vec<(String, String)> = Vec::new();
+        let key = match request.auth {
+            Auth::Key => target.api_key.as_ref().map(|k| k.expose().to_owned()),
+            Auth::Invalid => Some(INVALID_KEY.to_owned()),
+            Auth::None => None,
+        };
+        if let Some(key) = key {
+            builder = builder.header("authorization", format!("Bearer {key}"));
+            shown_headers.push(("authorization".into(), "Bearer [redacted]".into()));
+        }
+        let has_content_type = request
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        if request.body.is_some() && !has_content_type {
+            builder = builder.header("content-type", "application/json");
+            shown_headers.push(("content-type".into(), "application/json".into()));
+        }
+        for (k, v) in &request.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+            shown_headers.push((k.to_ascii_lowercase(), v.clone()));
+        }
+        let body = request.body.clone().unwrap_or_default();
+        if request.body.is_some() {
+            builder = builder.body(body.clone());
+        }
+        let sent = SentRequest {
+            method: request.method.as_str().to_owned(),
+            url: request.url.clone(),
+            headers: shown_headers,
+            body,
+        };
+
+        let start = Instant::now();
+        let deadline = tokio::time::Instant::from_std(start + self.limits.total);
+        let mut ex = Exchange {
+            request: sent,
+            response: None,
+            body: Vec::new(),
+            reads: Vec::new(),
+            timing: Timing::default(),
+            end: End::Complete,
+        };
+        let response = match tokio::time::timeout_at(deadline, builder.send()).await {
+            Err(_) => {
+                return finish(
+                    ex,
+                    start,
+                    fail(TransportErrorKind::Timeout, format!("no response head within {}", secs(self.limits.total))),
+                );
+            }
+            Ok(Err(e)) => return finish(ex, start, classify(&e)),
+            Ok(Ok(r)) => r,
+        };
+        ex.timing.headers = Some(start.elapsed());
+        ex.response = Some(ResponseHead {
+            status: response.status().as_u16(),
+            headers: response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect(),
+        });
+        let mut stream = response.bytes_stream();
+        loop {
+            match tokio::time::timeout_at(deadline, stream.next()).await {
+                Err(_) => {
+                    let e = fail(
+                        TransportErrorKind::Timeout,
+                        format!("the body did not complete within {} ({} bytes received)", secs(self.limits.total), ex.body.len()),
+                    );
+                    return finish(ex, start, e);
+                }
+                Ok(None) => break,
+                Ok(Some(Err(e))) => return finish(ex, start, classify(&e)),
+                Ok(Some(Ok(chunk))) => {
+                    let at = start.elapsed();
+                    if ex.timing.first_byte.is_none() {
+                        ex.timing.first_byte = Some(at);
+                    }
+                    if ex.body.len() + chunk.len() > self.limits.max_body_bytes {
+                        let e = fail(
+                            TransportErrorKind::BodyTooLarge,
+                            format!("the body exceeded the cap of {} bytes", self.limits.max_body_bytes),
+                        );
+                        return finish(ex, start, e);
+                    }
+                    ex.reads.push(Read {
+                        offset: ex.body.len(),
+                        len: chunk.len(),
+                        at,
+                    });
+                    ex.body.extend_from_slice(&chunk);
+                }
+            }
+        }
+        finish(ex, start, End::Complete)
+    }
+}
+
+fn finish(mut ex: Exchange, start: Instant, end: End) -> Exchange {
+    ex.timing.total = start.elapsed();
+    ex.end = end;
+    ex
+}
+
+fn fail(kind: TransportErrorKind, message: String) -> End {
+    End::Failed(TransportError { kind, message })
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// Maps a reqwest error to a kind and a message naming its root cause (without the URL).
+fn classify(e: &reqwest::Error) -> End {
+    let kind = if e.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if e.is_connect() {
+        TransportErrorKind::Connect
+    } else if e.is_body() || e.is_decode() || e.is_request() {
+        TransportErrorKind::Reset
+    } else {
+        TransportErrorKind::Other
+    };
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = s.to_string();
+        source = s.source();
+    }
+    fail(kind, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(base: &str) -> Target {
+        Target {
+            name: "t".into(),
+            base_url: base.into(),
+            api_key_env: "K".into(),
+            api_key: Some(crate::config::Secret::new("sk-test-secret")),
+            headers: vec![],
+            profile: "openai".into(),
+            models: vec!["m".into()],
+            concurrency: None,
+        }
+    }
+
+    fn request(url: String) -> PlannedRequest {
+        PlannedRequest {
+            method: Method::Post,
+            path: "/chat/completions".into(),
+            url,
+            headers: vec![("X-Extra".into(), "1".into())],
+            auth: Auth::Key,
+            body: Some(b"{}".to_vec()),
+            json: None,
+        }
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            connect: Duration::from_secs(2),
+            total: Duration::from_millis(500),
+            max_body_bytes: 1024,
+        }
+    }
+
+    #[tokio::test]
+    async fn records_status_headers_body_and_hides_the_key() {
+        use wiremock::matchers::{header, method};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header("authorization", "Bearer sk-test-secret"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw("{\"ok\":true}", "application/json"))
+            .mount(&server)
+            .await;
+        let t = Transport::new(limits()).unwrap();
+        let ex = t.send(&request(format!("{}/v1/chat/completions", server.uri())), &target("")).await;
+        assert_eq!(ex.status(), Some(200));
+        assert_eq!(ex.body, b"{\"ok\":true}");
+        assert_eq!(ex.end, End::Complete);
+        assert!(ex.timing.headers.is_some() && ex.timing.first_byte.is_some());
+        let shown = format!("{:?}", ex.request);
+        assert!(!shown.contains("sk-test-secret"), "{shown}");
+        assert!(shown.contains("Bearer [redacted]"));
+    }
+
+    #[tokio::test]
+    async fn refused_connections_are_connect_errors() {
+        let t = Transport::new(limits()).unwrap();
+        // Bind then drop to find a port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let ex = t.send(&request(format!("http://127.0.0.1:{port}/v1/chat/completions")), &target("")).await;
+        assert!(ex.response.is_none());
+        assert_eq!(ex.transport_error().unwrap().kind, TransportErrorKind::Connect);
+    }
+
+    #[tokio::test]
+    async fn slow_servers_time_out_and_big_bodies_are_capped() {
+        use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+            .mount(&server)
+            .await;
+        let t = Transport::new(limits()).unwrap();
+        let started = Instant::now();
+        let ex = t.send(&request(format!("{}/v1/chat/completions", server.uri())), &target("")).await;
+        assert_eq!(ex.transport_error().unwrap().kind, TransportErrorKind::Timeout);
+        assert!(started.elapsed() < Duration::from_secs(3));
+
+        let big = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_raw(vec![b' '; 4096], "application/json"))
+            .mount(&big)
+            .await;
+        let ex = t.send(&request(format!("{}/v1/chat/completions", big.uri())), &target("")).await;
+        assert_eq!(ex.transport_error().unwrap().kind, TransportErrorKind::BodyTooLarge);
+        assert!(ex.body.len() <= 1024);
+    }
+}
