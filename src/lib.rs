@@ -19,6 +19,7 @@ pub mod config;
 pub mod diag;
 pub mod exchange;
 pub mod exit;
+pub mod fixture;
 pub mod gateway;
 pub mod plan;
 pub mod profile;

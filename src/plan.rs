@@ -3,7 +3,7 @@
 //! (`suite::case[target]`). Capability gating happens here: a case whose target lacks a
 //! capability it requires is planned as skipped, with the reason.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -31,6 +31,8 @@ pub struct PlannedCase {
     pub target: Arc<Target>,
     pub model: String,
     pub params: Vec<(String, Value)>,
+    /// Every variable the case may use, resolved: `model`, `target`, parameters, suite `vars`.
+    pub vars: BTreeMap<String, Value>,
     pub request: PlannedRequest,
     /// Why the case will not run, if it will not.
     pub skip: Option<String>,
@@ -74,7 +76,8 @@ pub fn build(suites: &[Suite], targets: &[Arc<Target>]) -> Plan {
                 for target in targets {
                     for model in &target.models {
                         let name = name(&suite.name, case, &params, target, model);
-                        let request = render(suite, case, &params, target, model);
+                        let vars = variables(suite, &params, target, model);
+                        let request = render(case, &vars, target);
                         let skip = skip_reason(case, target);
                         cases.push(PlannedCase {
                             index: cases.len(),
@@ -84,6 +87,7 @@ pub fn build(suites: &[Suite], targets: &[Arc<Target>]) -> Plan {
                             target: target.clone(),
                             model: model.clone(),
                             params: params.clone(),
+                            vars,
                             request,
                             skip,
                         });
@@ -170,26 +174,22 @@ fn dedupe_names(cases: &mut [PlannedCase]) {
     }
 }
 
-fn render(
+/// The variables of one planned case; parameters shadow suite `vars`, built-ins shadow both.
+fn variables(
     suite: &Suite,
-    case: &Case,
     params: &[(String, Value)],
     target: &Target,
     model: &str,
-) -> PlannedRequest {
-    let model_value = Value::String(model.to_owned());
-    let target_value = Value::String(target.name.clone());
-    let lookup = |name: &str| -> Option<&Value> {
-        match name {
-            "model" => Some(&model_value),
-            "target" => Some(&target_value),
-            _ => params
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v)
-                .or_else(|| suite.vars.get(name)),
-        }
-    };
+) -> BTreeMap<String, Value> {
+    let mut vars = suite.vars.clone();
+    vars.extend(params.iter().cloned());
+    vars.insert("model".into(), Value::String(model.to_owned()));
+    vars.insert("target".into(), Value::String(target.name.clone()));
+    vars
+}
+
+fn render(case: &Case, vars: &BTreeMap<String, Value>, target: &Target) -> PlannedRequest {
+    let lookup = |name: &str| vars.get(name);
     let text = |s: &str| match template::render_str(s, &lookup) {
         Value::String(s) => s,
         other => other.to_string(),

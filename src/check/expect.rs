@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::{Cx, Finding};
 use crate::catalog::Severity::Violation;
 use crate::schema::short;
-use crate::suite::{AssertOp, Assertion};
+use crate::suite::{AssertOp, Assertion, template};
 
 pub(super) fn check_expectations(cx: &mut Cx, inconclusive: bool) {
     let expect = cx.case.case.expect.clone();
@@ -20,16 +20,11 @@ pub(super) fn check_expectations(cx: &mut Cx, inconclusive: bool) {
         match cx.json().cloned() {
             Some(body) => {
                 for e in crate::schema::validate(name, &body) {
-                    let at = if e.instance_path.is_empty() {
-                        "/".to_owned()
-                    } else {
-                        e.instance_path.clone()
-                    };
                     cx.push(
                         Finding::new(
                             "assert.schema",
                             Violation,
-                            format!("not a valid {name}: {at}: {}", e.message),
+                            format!("not a valid {name}: {}", e.message),
                         )
                         .at(e.instance_path)
                         .source(loc),
@@ -110,7 +105,15 @@ fn assertion(cx: &mut Cx, a: &Assertion) {
         return;
     };
     let found = body.pointer(&a.pointer).cloned();
-    let fail: Option<(String, String, String)> = match (&a.op, &found) {
+    // Expected values may hold `${variables}`: render them for this planned case.
+    let vars = &cx.case.vars;
+    let lookup = |name: &str| vars.get(name);
+    let op = match &a.op {
+        AssertOp::Equals(v) => AssertOp::Equals(template::render_value(v, &lookup)),
+        AssertOp::OneOf(vs) => AssertOp::OneOf(vs.iter().map(|v| template::render_value(v, &lookup)).collect()),
+        other => other.clone(),
+    };
+    let fail: Option<(String, String, String)> = match (&op, &found) {
         (AssertOp::Exists(true), None) => {
             Some(("is missing".into(), "present".into(), "missing".into()))
         }
@@ -118,7 +121,7 @@ fn assertion(cx: &mut Cx, a: &Assertion) {
             Some(("should be absent".into(), "absent".into(), short(v)))
         }
         (AssertOp::Exists(_), _) => None,
-        (_, None) => Some(("is missing".into(), describe_op(&a.op), "missing".into())),
+        (_, None) => Some(("is missing".into(), describe_op(&op), "missing".into())),
         (AssertOp::Equals(want), Some(v)) => {
             (!json_eq(want, v)).then(|| ("differs".into(), short(want), short(v)))
         }

@@ -239,15 +239,7 @@ impl<'a> Cx<'a> {
             {
                 continue;
             }
-            let at = if e.instance_path.is_empty() {
-                "/".to_owned()
-            } else {
-                e.instance_path.clone()
-            };
-            self.push(
-                Finding::new(check, Severity::Violation, format!("{at}: {}", e.message))
-                    .at(e.instance_path),
-            );
+            self.push(Finding::new(check, Severity::Violation, e.message).at(e.instance_path));
         }
     }
 }

@@ -759,7 +759,7 @@ impl Cx {
             }
         };
         let expect = match node.get("expect") {
-            Some(n) => self.expect(n).unwrap_or_default(),
+            Some(n) => self.expect(n, &known).unwrap_or_default(),
             None => Expect::default(),
         };
         let checks = node.get("checks").map(|n| self.checks(n));
@@ -1065,7 +1065,7 @@ impl Cx {
         }
     }
 
-    fn expect(&mut self, node: &Node) -> Option<Expect> {
+    fn expect(&mut self, node: &Node, known: &[&str]) -> Option<Expect> {
         self.map(node, "expect", EXPECT_KEYS)?;
         let mut expect = Expect::default();
         if let Some(n) = node.get("status") {
@@ -1131,7 +1131,7 @@ impl Cx {
             match n.as_seq() {
                 Some(items) => {
                     for item in items {
-                        if let Some(a) = self.assertion(item) {
+                        if let Some(a) = self.assertion(item, known) {
                             expect.asserts.push(a);
                         }
                     }
@@ -1186,7 +1186,7 @@ impl Cx {
         }
     }
 
-    fn assertion(&mut self, node: &Node) -> Option<Assertion> {
+    fn assertion(&mut self, node: &Node, known: &[&str]) -> Option<Assertion> {
         self.map(node, "an assertion", ASSERT_KEYS)?;
         let Some(pointer_node) = node.get("pointer") else {
             self.error(
@@ -1235,7 +1235,10 @@ impl Cx {
         };
         let value = node.get(op_name).expect("present");
         let op = match op_name {
-            "equals" => AssertOp::Equals(self.json(value)?),
+            "equals" => {
+                self.check_vars(value, known);
+                AssertOp::Equals(self.json(value)?)
+            }
             "matches" => {
                 let pattern = self.string(value, "matches")?;
                 match Regex::new(&pattern) {
@@ -1279,7 +1282,10 @@ impl Cx {
                     }
                 }
             }
-            "one_of" => match self.json(value)? {
+            "one_of" => match {
+                self.check_vars(value, known);
+                self.json(value)?
+            } {
                 Value::Array(items) if !items.is_empty() => AssertOp::OneOf(items),
                 _ => {
                     self.wrong_type(value, "one_of", "a non-empty list of values");

@@ -1,0 +1,245 @@
+//! Recorded exchanges on disk (`fixtures/exchanges/**/*.http`): a suite case, the raw HTTP
+//! response it got, and the findings the judge must raise. The self-tests judge every fixture
+//! and compare; the same files document, by example, what each check catches.
+//!
+//! ```text
+//! # what this exchange shows, and where it comes from (one or more `#` lines)
+//! # source: recorded from llmock 0.2.2 | hand-written after vllm-project/vllm#12886
+//! === case
+//! name: flat_error
+//! request:
+//!   path: /chat/completions
+//!   body: {model: ${model}, messages: [{role: user, content: hi}]}
+//! expect: {error: unknown_model}
+//! === response
+//! HTTP/1.1 404 Not Found
+//! content-type: application/json
+//!
+//! {"object":"error","message":"...","code":404}
+//! === findings
+//! outcome: fail
+//! err.envelope violation
+//! ```
+//!
+//! The response section is kept byte for byte (the file is marked `-text` in `.gitattributes`);
+//! the line break before the next `=== ` marker belongs to the marker. In the case, `${model}`
+//! is `gpt-4o-mini` and the target is `fixture`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::catalog::Severity;
+use crate::check::Outcome;
+use crate::config::Target;
+use crate::diag::SourceFile;
+use crate::exchange::{Exchange, SentRequest};
+use crate::plan::{self, PlannedCase};
+
+/// The model `${model}` stands for in fixtures.
+pub const MODEL: &str = "gpt-4o-mini";
+
+/// One parsed fixture.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub path: String,
+    /// The leading `#` lines, without the `# `.
+    pub description: Vec<String>,
+    pub case: PlannedCase,
+    pub exchange: Exchange,
+    pub outcome: Outcome,
+    /// `(check id, severity)` in the order the judge must report them.
+    pub findings: Vec<(String, Severity)>,
+}
+
+/// Reads and parses a fixture file.
+pub fn load(path: &Path) -> Result<Fixture, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+    parse(&path.display().to_string(), &bytes)
+}
+
+/// Parses fixture bytes.
+pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
+    let err = |m: &str| format!("{path}: {m}");
+    let case_at = find(bytes, b"=== case\n").ok_or_else(|| err("no `=== case` section"))?;
+    let response_at = find(bytes, b"\n=== response\n").ok_or_else(|| err("no `=== response` section"))?;
+    let findings_at = find(bytes, b"\n=== findings\n").ok_or_else(|| err("no `=== findings` section"))?;
+    if !(case_at < response_at && response_at < findings_at) {
+        return Err(err("sections must come in the order case, response, findings"));
+    }
+    let header = std::str::from_utf8(&bytes[..case_at]).map_err(|_| err("the header is not UTF-8"))?;
+    let description: Vec<String> = header
+        .lines()
+        .filter_map(|l| l.strip_prefix('#').map(|d| d.trim().to_owned()))
+        .collect();
+    if description.is_empty() {
+        return Err(err("start with `#` lines that say what the exchange shows and where it comes from"));
+    }
+    let case_text = std::str::from_utf8(&bytes[case_at + "=== case\n".len()..response_at])
+        .map_err(|_| err("the case is not UTF-8"))?;
+    let response = &bytes[response_at + "\n=== response\n".len()..findings_at];
+    let findings_text = std::str::from_utf8(&bytes[findings_at + "\n=== findings\n".len()..])
+        .map_err(|_| err("the findings are not UTF-8"))?;
+
+    let case = plan_case(path, case_text)?;
+    let exchange = parse_response(&case, response).map_err(|m| err(&m))?;
+    let mut outcome = None;
+    let mut findings = Vec::new();
+    for line in findings_text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Some(o) = line.strip_prefix("outcome:") {
+            outcome = Some(parse_outcome(o.trim()).ok_or_else(|| err(&format!("unknown outcome `{}`", o.trim())))?);
+            continue;
+        }
+        let (id, sev) = line
+            .split_once(' ')
+            .ok_or_else(|| err(&format!("a finding line is `check severity`, not `{line}`")))?;
+        if crate::catalog::lookup(id).is_none() {
+            return Err(err(&format!("unknown check `{id}`")));
+        }
+        let sev = parse_severity(sev.trim()).ok_or_else(|| err(&format!("unknown severity `{sev}`")))?;
+        findings.push((id.to_owned(), sev));
+    }
+    Ok(Fixture {
+        path: path.to_owned(),
+        description,
+        case,
+        exchange,
+        outcome: outcome.ok_or_else(|| err("the findings section needs an `outcome:` line"))?,
+        findings,
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn plan_case(path: &str, case_text: &str) -> Result<PlannedCase, String> {
+    let mut suite_text = String::from("cases:\n");
+    for (i, line) in case_text.lines().enumerate() {
+        suite_text.push_str(if i == 0 { "  - " } else { "    " });
+        suite_text.push_str(line);
+        suite_text.push('\n');
+    }
+    let (suite, _) = crate::suite::load_one(SourceFile::new(path, suite_text)).map_err(|diags| {
+        diags.iter().map(|d| d.render(false)).collect::<Vec<_>>().join("\n")
+    })?;
+    let target = Arc::new(fixture_target());
+    let mut plan = plan::build(&[suite], &[target]);
+    if plan.cases.len() != 1 {
+        return Err(format!("{path}: a fixture holds exactly one case (no `parametrize`)"));
+    }
+    Ok(plan.cases.remove(0))
+}
+
+/// The target fixtures are judged as.
+pub fn fixture_target() -> Target {
+    Target {
+        name: "fixture".into(),
+        base_url: "http://127.0.0.1:9/v1".into(),
+        api_key_env: "OPENAI_API_KEY".into(),
+        api_key: None,
+        headers: Vec::new(),
+        profile: "openai".into(),
+        models: vec![MODEL.into()],
+        concurrency: None,
+    }
+}
+
+fn parse_response(case: &PlannedCase, raw: &[u8]) -> Result<Exchange, String> {
+    let head_end = find(raw, b"\n\n").ok_or("the response needs a blank line after its headers")?;
+    let head = std::str::from_utf8(&raw[..head_end]).map_err(|_| "the response head is not UTF-8")?;
+    let body = raw[head_end + 2..].to_vec();
+    let mut lines = head.lines();
+    let status_line = lines.next().ok_or("the response has no status line")?;
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line `{status_line}` (write `HTTP/1.1 200 OK`)"))?;
+    let mut headers = Vec::new();
+    for line in lines {
+        let (k, v) = line.split_once(':').ok_or_else(|| format!("bad header line `{line}`"))?;
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+    }
+    let request = SentRequest {
+        method: case.request.method.as_str().to_owned(),
+        url: case.request.url.clone(),
+        headers: Vec::new(),
+        body: case.request.body.clone().unwrap_or_default(),
+    };
+    Ok(Exchange::from_parts(request, status, headers, body))
+}
+
+fn parse_outcome(s: &str) -> Option<Outcome> {
+    [Outcome::Pass, Outcome::Fail, Outcome::Error, Outcome::Inconclusive, Outcome::Skipped]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+}
+
+fn parse_severity(s: &str) -> Option<Severity> {
+    [Severity::Info, Severity::Variant, Severity::Warning, Severity::Violation]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+}
+
+/// Every fixture file under `dir`, sorted.
+pub fn discover(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "http") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "# a flat vLLM-style error
+# source: hand-written after vllm-project/vllm#12886
+=== case
+name: flat_error
+request:
+  path: /chat/completions
+  body: {model: '${model}', messages: [{role: user, content: hi}]}
+expect: {error: unknown_model}
+=== response
+HTTP/1.1 404 Not Found
+content-type: application/json
+
+{\"object\":\"error\",\"message\":\"nope\",\"code\":404}
+=== findings
+outcome: fail
+err.envelope violation
+";
+
+    #[test]
+    fn parses_every_section() {
+        let f = parse("x.http", SAMPLE.as_bytes()).unwrap();
+        assert_eq!(f.description[1], "source: hand-written after vllm-project/vllm#12886");
+        assert_eq!(f.case.request.json.as_ref().unwrap()["model"], MODEL);
+        assert_eq!(f.exchange.status(), Some(404));
+        assert_eq!(f.exchange.body, br#"{"object":"error","message":"nope","code":404}"#);
+        assert_eq!(f.outcome, Outcome::Fail);
+        assert_eq!(f.findings, vec![("err.envelope".to_owned(), Severity::Violation)]);
+    }
+
+    #[test]
+    fn rejects_unknown_checks_and_missing_outcomes() {
+        let bad = SAMPLE.replace("err.envelope", "err.envelop");
+        assert!(parse("x.http", bad.as_bytes()).unwrap_err().contains("unknown check `err.envelop`"));
+        let bad = SAMPLE.replace("outcome: fail\n", "");
+        assert!(parse("x.http", bad.as_bytes()).unwrap_err().contains("outcome"));
+    }
+}

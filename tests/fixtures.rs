@@ -1,0 +1,80 @@
+//! Every recorded exchange in `fixtures/exchanges/` is judged and must raise exactly the findings
+//! (and the outcome) it lists; every catalog check must be proven to fire by at least one.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use gatecheck::catalog;
+use gatecheck::check::{self, Judging};
+use gatecheck::fixture;
+
+fn fixtures() -> Vec<fixture::Fixture> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/exchanges");
+    let paths = fixture::discover(&dir);
+    assert!(!paths.is_empty(), "no fixtures under {}", dir.display());
+    paths
+        .iter()
+        .map(|p| fixture::load(p).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+#[test]
+fn every_fixture_raises_exactly_its_findings() {
+    let mut failures = Vec::new();
+    for f in fixtures() {
+        let verdict = check::check(&f.case, &f.exchange, Judging::default());
+        let got: Vec<(String, catalog::Severity)> = verdict
+            .findings
+            .iter()
+            .map(|x| (x.check.to_owned(), x.severity))
+            .collect();
+        if got != f.findings || verdict.outcome != f.outcome {
+            let show = |v: &[(String, catalog::Severity)]| {
+                v.iter().map(|(c, s)| format!("{c} {s}")).collect::<Vec<_>>().join(", ")
+            };
+            let messages: Vec<String> = verdict
+                .findings
+                .iter()
+                .map(|x| format!("    {} {} {}: {}", x.check, x.severity, x.path.as_deref().unwrap_or(""), x.message))
+                .collect();
+            failures.push(format!(
+                "{}\n  expected: outcome {}; {}\n  actual:   outcome {}; {}\n{}",
+                f.path,
+                f.outcome,
+                show(&f.findings),
+                verdict.outcome,
+                show(&got),
+                messages.join("\n")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} fixture(s) disagree:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_check_is_proven_to_fire_by_a_fixture() {
+    let fired: BTreeSet<String> = fixtures()
+        .into_iter()
+        .flat_map(|f| f.findings.into_iter().map(|(c, _)| c))
+        .collect();
+    let missing: Vec<&str> = catalog::CHECKS
+        .iter()
+        .chain(catalog::ASSERTIONS)
+        .map(|c| c.id)
+        .filter(|id| !fired.contains(*id))
+        .collect();
+    assert!(missing.is_empty(), "no fixture fires: {}", missing.join(", "));
+}
+
+#[test]
+fn conformant_baselines_raise_no_finding() {
+    let baselines: Vec<_> = fixtures()
+        .into_iter()
+        .filter(|f| f.path.contains("/baseline/"))
+        .collect();
+    assert!(baselines.len() >= 5, "expected baseline fixtures under fixtures/exchanges/baseline/");
+    for f in baselines {
+        assert!(f.findings.is_empty(), "{} is a baseline but lists findings", f.path);
+        assert_eq!(f.outcome, check::Outcome::Pass, "{}", f.path);
+    }
+}
