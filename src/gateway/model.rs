@@ -622,6 +622,39 @@ mod tests {
     }
 
     #[test]
+    fn allowed_tools_restrict_the_choice() {
+        let allowed = |required: bool| ToolChoice::Allowed {
+            required,
+            names: vec!["get_time".into()],
+        };
+        // get_weather is mentioned but not allowed.
+        let generation = run(&with_tools("get_weather", allowed(false)));
+        assert_eq!(text_of(&generation.choices[0]), "You said: get_weather");
+        let generation = run(&with_tools("get_weather", allowed(true)));
+        assert_eq!(calls_of(&generation.choices[0])[0].1, "get_time");
+        assert_eq!(generation.choices[0].finish_reason, FinishReason::ToolCalls);
+    }
+
+    #[test]
+    fn legacy_functions_answer_with_function_call() {
+        let generation = run(&ChatRequest {
+            legacy_functions: true,
+            parallel_tool_calls: false,
+            ..with_tools("get_time and get_weather", ToolChoice::Auto)
+        });
+        let choice = &generation.choices[0];
+        assert_eq!(
+            choice.output,
+            Output::FunctionCall(ToolCall {
+                id: "call_1".into(),
+                name: "get_time".into(),
+                arguments: "{}".into(),
+            })
+        );
+        assert_eq!(choice.finish_reason, FinishReason::FunctionCall);
+    }
+
+    #[test]
     fn call_ids_differ_per_choice() {
         let generation = run(&ChatRequest {
             n: 2,

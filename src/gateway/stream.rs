@@ -324,6 +324,59 @@ mod tests {
         );
     }
 
+    fn pacing(delay: Duration, shutdown: ShutdownSignal) -> Pacing {
+        Pacing {
+            delay,
+            shutdown,
+            conn: None,
+        }
+    }
+
+    async fn collect(body: Body) -> Vec<Result<Bytes, String>> {
+        use futures_util::StreamExt;
+        body.into_data_stream()
+            .map(|item| item.map_err(|e| e.to_string()))
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn abort_frame_breaks_the_body_off() {
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        let frames = vec![
+            Frame::Bytes(Bytes::from_static(b"a")),
+            Frame::Abort,
+            Frame::Bytes(Bytes::from_static(b"never")),
+        ];
+        let items = collect(paced_body(
+            frames,
+            pacing(Duration::from_millis(1), ShutdownSignal(stopped)),
+        ))
+        .await;
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0], Ok(Bytes::from_static(b"a")));
+        assert!(items[1].is_err());
+    }
+
+    #[tokio::test]
+    async fn shutdown_cuts_a_paused_stream() {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let frames = vec![
+            Frame::Bytes(Bytes::from_static(b"a")),
+            Frame::Bytes(Bytes::from_static(b"b")),
+        ];
+        let body = paced_body(
+            frames,
+            pacing(Duration::from_secs(3600), ShutdownSignal(stopped)),
+        );
+        stop.send(true).unwrap();
+        let items = tokio::time::timeout(Duration::from_secs(5), collect(body))
+            .await
+            .expect("no hour-long pause after shutdown");
+        assert_eq!(items[0], Ok(Bytes::from_static(b"a")));
+        assert!(items[1].is_err());
+    }
+
     #[test]
     fn frames_end_with_done() {
         let frames = frames(&[json!({"a": 1})]);

@@ -799,6 +799,42 @@ async fn tool_results_end_the_loop() {
 }
 
 #[tokio::test]
+async fn legacy_functions() {
+    let gateway = start().await;
+    let body = with(
+        ask("what does get_time say?"),
+        "functions",
+        json!([{"name": "get_time", "parameters": {"type": "object", "properties": {}}}]),
+    );
+    let reply = chat(&gateway, body.clone()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let json = reply.json();
+    assert_eq!(
+        json["choices"][0]["message"],
+        json!({"role": "assistant", "content": null, "refusal": null, "annotations": [],
+            "function_call": {"name": "get_time", "arguments": "{}"}})
+    );
+    assert_eq!(json["choices"][0]["finish_reason"], "function_call");
+
+    let reply = chat(&gateway, with(body, "stream", json!(true))).await;
+    let chunks = sse_payloads(reply.text());
+    assert_eq!(
+        chunks[0]["choices"][0]["delta"],
+        json!({"role": "assistant", "content": null, "refusal": null,
+            "function_call": {"name": "get_time", "arguments": ""}})
+    );
+    assert_eq!(
+        chunks[1]["choices"][0]["delta"],
+        json!({"function_call": {"arguments": "{}"}})
+    );
+    assert_eq!(
+        chunks.last().unwrap()["choices"][0]["finish_reason"],
+        "function_call"
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
 async fn json_modes() {
     let gateway = start().await;
     let body = with(
