@@ -190,13 +190,9 @@ pub(crate) fn parse(body: &[u8], models: &[String]) -> Result<ChatRequest, ApiEr
             ));
         }
         Some(Value::Object(options)) => {
-            opt_bool(options, "include_usage").map_err(|_| {
-                ApiError::invalid_type(
-                    "stream_options.include_usage",
-                    "a boolean",
-                    &options["include_usage"],
-                )
-            })? == Some(true)
+            let include = opt_bool(options, "include_usage")
+                .map_err(|_| retarget("stream_options", "include_usage", "a boolean", options))?;
+            include == Some(true)
         }
         Some(other) => return Err(ApiError::invalid_type("stream_options", "an object", other)),
     };
