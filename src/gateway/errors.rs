@@ -136,9 +136,7 @@ impl ApiError {
     pub(crate) fn body_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "Request body too large: the reference gateway accepts at most {limit} bytes."
-            ),
+            format!("Request body too large: the reference gateway accepts at most {limit} bytes."),
             None,
             None,
         )
@@ -159,7 +157,10 @@ impl ApiError {
     pub(crate) fn unrecognized_arguments(names: &[&str]) -> Self {
         let message = match names {
             [one] => format!("Unrecognized request argument supplied: {one}"),
-            many => format!("Unrecognized request arguments supplied: {}", many.join(", ")),
+            many => format!(
+                "Unrecognized request arguments supplied: {}",
+                many.join(", ")
+            ),
         };
         Self::bad_request(message, None, None)
     }
@@ -363,7 +364,14 @@ mod tests {
         let err = ApiError::invalid_value(
             "messages[0].role",
             "robot",
-            &["system", "assistant", "user", "function", "tool", "developer"],
+            &[
+                "system",
+                "assistant",
+                "user",
+                "function",
+                "tool",
+                "developer",
+            ],
         );
         assert_eq!(
             err.message,

@@ -202,7 +202,9 @@ fn with_stalled_body(response: Response, shared: &Shared, conn: Option<ConnHandl
         }
     })
     .filter_map(std::future::ready);
-    let rest = body.into_data_stream().map(|chunk| chunk.map_err(io::Error::other));
+    let rest = body
+        .into_data_stream()
+        .map(|chunk| chunk.map_err(io::Error::other));
     Response::from_parts(parts, Body::from_stream(wait.chain(rest)))
 }
 
@@ -214,7 +216,9 @@ fn with_padded_body(response: Response) -> Response {
     let padding = futures_util::stream::iter(
         (0..HUGE_PADDING_BYTES / PADDING_CHUNK_BYTES).map(move |_| Ok(chunk.clone())),
     );
-    let rest = body.into_data_stream().map(|chunk| chunk.map_err(io::Error::other));
+    let rest = body
+        .into_data_stream()
+        .map(|chunk| chunk.map_err(io::Error::other));
     Response::from_parts(parts, Body::from_stream(padding.chain(rest)))
 }
 

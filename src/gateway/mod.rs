@@ -197,11 +197,7 @@ async fn request_id(State(shared): State<Arc<Shared>>, request: Request, next: N
 
 /// Bearer auth on every `/v1` path, before routing: like OpenAI, an unknown `/v1` URL is a 401
 /// without a key and a 404 with one.
-async fn authenticate(
-    State(shared): State<Arc<Shared>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if path != "/v1" && !path.starts_with("/v1/") {
         return next.run(request).await;

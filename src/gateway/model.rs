@@ -75,7 +75,10 @@ pub(crate) struct TokenLogprob {
 
 /// Runs the fake model. `next_call_id` hands out tool-call ids (distinct for every call and
 /// every choice).
-pub(crate) fn generate(request: &ChatRequest, next_call_id: &mut dyn FnMut() -> String) -> Generation {
+pub(crate) fn generate(
+    request: &ChatRequest,
+    next_call_id: &mut dyn FnMut() -> String,
+) -> Generation {
     let prompt_tokens = request
         .messages
         .iter()
@@ -315,11 +318,14 @@ fn find_word(haystack: &str, needle: &str) -> Option<usize> {
         return None;
     }
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    haystack.match_indices(needle).map(|(at, _)| at).find(|&at| {
-        let before = haystack[..at].chars().next_back();
-        let after = haystack[at + needle.len()..].chars().next();
-        !before.is_some_and(is_word) && !after.is_some_and(is_word)
-    })
+    haystack
+        .match_indices(needle)
+        .map(|(at, _)| at)
+        .find(|&at| {
+            let before = haystack[..at].chars().next_back();
+            let after = haystack[at + needle.len()..].chars().next();
+            !before.is_some_and(is_word) && !after.is_some_and(is_word)
+        })
 }
 
 /// Number of tokens: maximal runs of non-whitespace characters.
@@ -344,7 +350,11 @@ pub(crate) fn token_pieces(text: &str) -> Vec<&str> {
         previous_is_space = space;
     }
     if starts.is_empty() {
-        return if text.is_empty() { Vec::new() } else { vec![text] };
+        return if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![text]
+        };
     }
     let mut pieces = Vec::with_capacity(starts.len());
     for (i, &start) in starts.iter().enumerate() {
@@ -385,11 +395,9 @@ fn token_logprobs(text: &str, top: usize) -> Vec<TokenLogprob> {
     token_pieces(text)
         .into_iter()
         .map(|piece| {
-            let hash = piece
-                .bytes()
-                .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-                });
+            let hash = piece.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
             let logprob = -((hash % 1000) as f64 + 1.0) / 10_000.0;
             let alternatives = (0..top)
                 .map(|k| {
@@ -540,7 +548,12 @@ mod tests {
             ..request("hi")
         });
         assert_eq!(generation.choices.len(), 3);
-        assert!(generation.choices.iter().all(|c| text_of(c) == "You said: hi"));
+        assert!(
+            generation
+                .choices
+                .iter()
+                .all(|c| text_of(c) == "You said: hi")
+        );
         assert_eq!(generation.completion_tokens, 3 * 3);
     }
 
@@ -594,12 +607,51 @@ mod tests {
         assert_eq!(calls_of(&generation.choices[0])[0].1, "get_weather");
         assert_eq!(generation.choices[0].finish_reason, FinishReason::ToolCalls);
 
-        let generation = run(&with_tools("get_weather", ToolChoice::Named("get_time".into())));
-        assert_eq!(calls_of(&generation.choices[0]), vec![("call_1", "get_time", "{}")]);
+        let generation = run(&with_tools(
+            "get_weather",
+            ToolChoice::Named("get_time".into()),
+        ));
+        assert_eq!(
+            calls_of(&generation.choices[0]),
+            vec![("call_1", "get_time", "{}")]
+        );
         assert_eq!(generation.choices[0].finish_reason, FinishReason::Stop);
 
         let generation = run(&with_tools("get_weather", ToolChoice::None));
         assert_eq!(text_of(&generation.choices[0]), "You said: get_weather");
+    }
+
+    #[test]
+    fn allowed_tools_restrict_the_choice() {
+        let allowed = |required: bool| ToolChoice::Allowed {
+            required,
+            names: vec!["get_time".into()],
+        };
+        // get_weather is mentioned but not allowed.
+        let generation = run(&with_tools("get_weather", allowed(false)));
+        assert_eq!(text_of(&generation.choices[0]), "You said: get_weather");
+        let generation = run(&with_tools("get_weather", allowed(true)));
+        assert_eq!(calls_of(&generation.choices[0])[0].1, "get_time");
+        assert_eq!(generation.choices[0].finish_reason, FinishReason::ToolCalls);
+    }
+
+    #[test]
+    fn legacy_functions_answer_with_function_call() {
+        let generation = run(&ChatRequest {
+            legacy_functions: true,
+            parallel_tool_calls: false,
+            ..with_tools("get_time and get_weather", ToolChoice::Auto)
+        });
+        let choice = &generation.choices[0];
+        assert_eq!(
+            choice.output,
+            Output::FunctionCall(ToolCall {
+                id: "call_1".into(),
+                name: "get_time".into(),
+                arguments: "{}".into(),
+            })
+        );
+        assert_eq!(choice.finish_reason, FinishReason::FunctionCall);
     }
 
     #[test]
@@ -646,7 +698,11 @@ mod tests {
         };
         let tokens: Vec<&str> = logprobs.iter().map(|l| l.token.as_str()).collect();
         assert_eq!(tokens, vec!["You ", "said: ", "hi"]);
-        assert!(logprobs.iter().all(|l| l.logprob < 0.0 && l.logprob.is_finite()));
+        assert!(
+            logprobs
+                .iter()
+                .all(|l| l.logprob < 0.0 && l.logprob.is_finite())
+        );
         assert_eq!(logprobs[0].top.len(), 2);
         assert_eq!(logprobs[0].top[0].0, "You ");
     }

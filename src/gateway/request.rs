@@ -48,7 +48,14 @@ pub(crate) const KNOWN_PARAMETERS: [&str; 37] = [
     "web_search_options",
 ];
 
-const ROLES: [&str; 6] = ["system", "assistant", "user", "function", "tool", "developer"];
+const ROLES: [&str; 6] = [
+    "system",
+    "assistant",
+    "user",
+    "function",
+    "tool",
+    "developer",
+];
 const PART_TYPES: [&str; 4] = ["text", "image_url", "input_audio", "file"];
 const ASSISTANT_PART_TYPES: [&str; 5] = ["text", "image_url", "input_audio", "file", "refusal"];
 
@@ -121,7 +128,10 @@ pub(crate) enum ToolChoice {
     Named(String),
     /// `{"type":"allowed_tools","allowed_tools":{"mode":..,"tools":[..]}}`: auto or required,
     /// restricted to these names.
-    Allowed { required: bool, names: Vec<String> },
+    Allowed {
+        required: bool,
+        names: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -180,13 +190,9 @@ pub(crate) fn parse(body: &[u8], models: &[String]) -> Result<ChatRequest, ApiEr
             ));
         }
         Some(Value::Object(options)) => {
-            opt_bool(options, "include_usage").map_err(|_| {
-                ApiError::invalid_type(
-                    "stream_options.include_usage",
-                    "a boolean",
-                    &options["include_usage"],
-                )
-            })? == Some(true)
+            let include = opt_bool(options, "include_usage")
+                .map_err(|_| retarget("stream_options", "include_usage", "a boolean", options))?;
+            include == Some(true)
         }
         Some(other) => return Err(ApiError::invalid_type("stream_options", "an object", other)),
     };
@@ -1048,7 +1054,11 @@ mod tests {
             "messages",
             json!([{"role": "tool", "tool_call_id": "x", "content": "r"}]),
         );
-        assert!(error(orphan).message.contains("must be a response to a preceeding"));
+        assert!(
+            error(orphan)
+                .message
+                .contains("must be a response to a preceeding")
+        );
         let no_id = with(
             "messages",
             json!([{"role": "assistant", "tool_calls": [call]}, {"role": "tool", "content": "r"}]),
@@ -1061,25 +1071,41 @@ mod tests {
             "messages",
             json!([{"role": "assistant", "tool_calls": [call]}, {"role": "user", "content": "q"}]),
         );
-        assert!(error(unanswered).message.ends_with("response messages: call_1"));
+        assert!(
+            error(unanswered)
+                .message
+                .ends_with("response messages: call_1")
+        );
     }
 
     #[test]
     fn sampling_parameters() {
-        assert_eq!(error(with("n", json!(0))).code, Some("integer_below_min_value"));
-        assert_eq!(error(with("n", json!(129))).code, Some("integer_above_max_value"));
+        assert_eq!(
+            error(with("n", json!(0))).code,
+            Some("integer_below_min_value")
+        );
+        assert_eq!(
+            error(with("n", json!(129))).code,
+            Some("integer_above_max_value")
+        );
         assert_eq!(error(with("n", json!(1.5))).code, Some("invalid_type"));
         assert_eq!(
             error(with("temperature", json!(2.5))).message,
             "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got \
              2.5 instead."
         );
-        assert_eq!(error(with("top_p", json!(-0.1))).param.as_deref(), Some("top_p"));
+        assert_eq!(
+            error(with("top_p", json!(-0.1))).param.as_deref(),
+            Some("top_p")
+        );
         assert_eq!(
             error(with("stop", json!(["a", "b", "c", "d", "e"]))).code,
             Some("array_above_max_length")
         );
-        assert_eq!(error(with("max_tokens", json!(0))).param.as_deref(), Some("max_tokens"));
+        assert_eq!(
+            error(with("max_tokens", json!(0))).param.as_deref(),
+            Some("max_tokens")
+        );
         let mut body = with("max_tokens", json!(9));
         body["max_completion_tokens"] = json!(4);
         assert_eq!(check(body).unwrap().max_tokens, Some(4));
@@ -1107,7 +1133,12 @@ mod tests {
             "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are \
              specified."
         );
-        assert_eq!(check(with("tool_choice", json!("none"))).unwrap().tool_choice, ToolChoice::None);
+        assert_eq!(
+            check(with("tool_choice", json!("none")))
+                .unwrap()
+                .tool_choice,
+            ToolChoice::None
+        );
         let mut body = with("tools", tools.clone());
         assert_eq!(check(body.clone()).unwrap().tool_choice, ToolChoice::Auto);
         body["tool_choice"] = json!({"type": "function", "function": {"name": "nope"}});
@@ -1146,7 +1177,10 @@ mod tests {
         let mut body = with("response_format", json!({"type": "json_object"}));
         body["messages"] = json!([{"role": "system", "content": "Answer in JSON."},
             {"role": "user", "content": "hi"}]);
-        assert_eq!(check(body).unwrap().response_format, ResponseFormat::JsonObject);
+        assert_eq!(
+            check(body).unwrap().response_format,
+            ResponseFormat::JsonObject
+        );
         let schema = json!({"type": "object"});
         let body = with(
             "response_format",
@@ -1157,7 +1191,10 @@ mod tests {
             ResponseFormat::JsonSchema(schema)
         );
         let err = error(with("response_format", json!({"type": "json_schema"})));
-        assert_eq!(err, ApiError::missing_parameter("response_format.json_schema"));
+        assert_eq!(
+            err,
+            ApiError::missing_parameter("response_format.json_schema")
+        );
         let err = error(with("response_format", json!({"type": "yaml"})));
         assert_eq!(err.param.as_deref(), Some("response_format.type"));
     }

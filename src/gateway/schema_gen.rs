@@ -236,40 +236,48 @@ fn merge(mut base: Map<String, Value>, extra: &Value) -> Map<String, Value> {
     base
 }
 
-/// Lower and upper bounds, each with whether it is exclusive; draft 4 boolean
-/// `exclusiveMinimum`/`exclusiveMaximum` and draft 6+ numeric ones both understood.
-fn bounds(obj: &Map<String, Value>) -> (Option<(f64, bool)>, Option<(f64, bool)>) {
+/// A `minimum`/`maximum` (inclusive) or `exclusiveMinimum`/`exclusiveMaximum` bound.
+#[derive(Debug, Clone, Copy)]
+struct Bound {
+    value: f64,
+    exclusive: bool,
+}
+
+/// The lower and upper bounds; draft 4 boolean `exclusiveMinimum`/`exclusiveMaximum` and
+/// draft 6+ numeric ones are both understood.
+fn bounds(obj: &Map<String, Value>) -> [Option<Bound>; 2] {
     let bound = |inclusive: &str, exclusive: &str| {
-        match (
+        let (value, exclusive) = match (
             obj.get(inclusive).and_then(Value::as_f64),
             obj.get(exclusive),
         ) {
-            (_, Some(Value::Number(n))) => n.as_f64().map(|v| (v, true)),
-            (Some(v), Some(Value::Bool(true))) => Some((v, true)),
-            (Some(v), _) => Some((v, false)),
-            (None, _) => None,
-        }
+            (_, Some(Value::Number(n))) => (n.as_f64()?, true),
+            (Some(v), Some(Value::Bool(true))) => (v, true),
+            (Some(v), _) => (v, false),
+            (None, _) => return None,
+        };
+        Some(Bound { value, exclusive })
     };
-    (
+    [
         bound("minimum", "exclusiveMinimum"),
         bound("maximum", "exclusiveMaximum"),
-    )
+    ]
 }
 
 fn integer(obj: &Map<String, Value>, variant: usize) -> i64 {
-    let (lo, hi) = bounds(obj);
-    let lo = lo.map(|(v, exclusive)| {
-        if exclusive {
-            v.floor() as i64 + 1
+    let [lo, hi] = bounds(obj);
+    let lo = lo.map(|b| {
+        if b.exclusive {
+            b.value.floor() as i64 + 1
         } else {
-            v.ceil() as i64
+            b.value.ceil() as i64
         }
     });
-    let hi = hi.map(|(v, exclusive)| {
-        if exclusive {
-            v.ceil() as i64 - 1
+    let hi = hi.map(|b| {
+        if b.exclusive {
+            b.value.ceil() as i64 - 1
         } else {
-            v.floor() as i64
+            b.value.floor() as i64
         }
     });
     let step = variant as i64;
@@ -298,24 +306,24 @@ fn integer(obj: &Map<String, Value>, variant: usize) -> i64 {
 }
 
 fn number(obj: &Map<String, Value>, variant: usize) -> f64 {
-    let (lo, hi) = bounds(obj);
+    let [lo, hi] = bounds(obj);
     let mut value = 1.5 + variant as f64;
-    if let Some((lo_v, exclusive)) = lo
-        && (value < lo_v || (exclusive && value <= lo_v))
+    if let Some(low) = lo
+        && (value < low.value || (low.exclusive && value <= low.value))
     {
-        value = match (exclusive, hi) {
-            (true, Some((hi_v, _))) => (lo_v + hi_v) / 2.0,
-            (true, None) => lo_v + 1.0,
-            (false, _) => lo_v,
+        value = match (low.exclusive, hi) {
+            (true, Some(high)) => (low.value + high.value) / 2.0,
+            (true, None) => low.value + 1.0,
+            (false, _) => low.value,
         };
     }
-    if let Some((hi_v, exclusive)) = hi
-        && (value > hi_v || (exclusive && value >= hi_v))
+    if let Some(high) = hi
+        && (value > high.value || (high.exclusive && value >= high.value))
     {
-        value = match (exclusive, lo) {
-            (true, Some((lo_v, _))) => (lo_v + hi_v) / 2.0,
-            (true, None) => hi_v - 1.0,
-            (false, _) => hi_v,
+        value = match (high.exclusive, lo) {
+            (true, Some(low)) => (low.value + high.value) / 2.0,
+            (true, None) => high.value - 1.0,
+            (false, _) => high.value,
         };
     }
     if let Some(m) = obj.get("multipleOf").and_then(Value::as_f64)
@@ -369,8 +377,14 @@ mod tests {
     #[test]
     fn keyword_precedence() {
         assert_eq!(instance(&json!({"const": 7, "enum": [1]})), json!(7));
-        assert_eq!(instance(&json!({"enum": ["a", "b"], "default": "b"})), json!("a"));
-        assert_eq!(instance(&json!({"type": "integer", "default": 9})), json!(9));
+        assert_eq!(
+            instance(&json!({"enum": ["a", "b"], "default": "b"})),
+            json!("a")
+        );
+        assert_eq!(
+            instance(&json!({"type": "integer", "default": 9})),
+            json!(9)
+        );
     }
 
     #[test]
@@ -380,7 +394,10 @@ mod tests {
         assert_eq!(instance(&json!({"type": "number"})), json!(1.5));
         assert_eq!(instance(&json!({"type": "boolean"})), json!(true));
         assert_eq!(instance(&json!({"type": "null"})), json!(null));
-        assert_eq!(instance(&json!({"type": ["null", "string"]})), json!("gatecheck"));
+        assert_eq!(
+            instance(&json!({"type": ["null", "string"]})),
+            json!("gatecheck")
+        );
     }
 
     #[test]
@@ -405,8 +422,14 @@ mod tests {
 
     #[test]
     fn numeric_bounds() {
-        assert_eq!(instance(&json!({"type": "integer", "minimum": 5})), json!(5));
-        assert_eq!(instance(&json!({"type": "integer", "maximum": -3})), json!(-3));
+        assert_eq!(
+            instance(&json!({"type": "integer", "minimum": 5})),
+            json!(5)
+        );
+        assert_eq!(
+            instance(&json!({"type": "integer", "maximum": -3})),
+            json!(-3)
+        );
         assert_eq!(
             instance(&json!({"type": "integer", "exclusiveMinimum": 1})),
             json!(2)
@@ -415,8 +438,14 @@ mod tests {
             instance(&json!({"type": "integer", "minimum": 3, "multipleOf": 5})),
             json!(5)
         );
-        assert_eq!(instance(&json!({"type": "number", "minimum": 2})), json!(2.0));
-        assert_eq!(instance(&json!({"type": "number", "maximum": 1})), json!(1.0));
+        assert_eq!(
+            instance(&json!({"type": "number", "minimum": 2})),
+            json!(2.0)
+        );
+        assert_eq!(
+            instance(&json!({"type": "number", "maximum": 1})),
+            json!(1.0)
+        );
         assert_eq!(
             instance(&json!({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1})),
             json!(0.5)
@@ -438,13 +467,17 @@ mod tests {
             json!([])
         );
         assert_eq!(
-            instance(&json!({"type": "array", "items": {"type": "string"}, "minItems": 2,
-                "uniqueItems": true})),
+            instance(
+                &json!({"type": "array", "items": {"type": "string"}, "minItems": 2,
+                "uniqueItems": true})
+            ),
             json!(["gatecheck", "gatecheck1"])
         );
         assert_eq!(
-            instance(&json!({"type": "array", "prefixItems": [{"type": "integer"},
-                {"type": "boolean"}], "minItems": 2})),
+            instance(
+                &json!({"type": "array", "prefixItems": [{"type": "integer"},
+                {"type": "boolean"}], "minItems": 2})
+            ),
             json!([1, true])
         );
     }

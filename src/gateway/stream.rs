@@ -28,7 +28,11 @@ pub(crate) enum Frame {
 }
 
 /// The chunk objects of the stream, in sending order (without the `[DONE]` sentinel).
-pub(crate) fn chunks(generation: &Generation, envelope: &Envelope, include_usage: bool) -> Vec<Value> {
+pub(crate) fn chunks(
+    generation: &Generation,
+    envelope: &Envelope,
+    include_usage: bool,
+) -> Vec<Value> {
     let per_choice: Vec<Vec<Value>> = generation
         .choices
         .iter()
@@ -70,9 +74,7 @@ pub(crate) fn chunks(generation: &Generation, envelope: &Envelope, include_usage
 
 /// The `choices[]` entries of one choice across its chunks: role, pieces, finish.
 fn choice_steps(index: usize, choice: &Choice) -> Vec<Value> {
-    let entry = |delta: Value, logprobs: Value| {
-        json!({"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": null})
-    };
+    let entry = |delta: Value, logprobs: Value| json!({"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": null});
     let mut steps = Vec::new();
     match &choice.output {
         Output::Content { text, logprobs } => {
@@ -174,25 +176,26 @@ pub(crate) fn sse_response(frames: Vec<Frame>, pacing: Pacing) -> Response {
 /// [`Frame::Abort`], or the server shutting down during a pause, resets the connection.
 pub(crate) fn paced_body(frames: Vec<Frame>, pacing: Pacing) -> Body {
     let state = (frames.into_iter(), pacing, true);
-    let stream = futures_util::stream::unfold(state, |(mut frames, mut pacing, first)| async move {
-        let frame = frames.next()?;
-        let frame = if first || pacing.delay.is_zero() || pacing.shutdown.sleep(pacing.delay).await
-        {
-            frame
-        } else {
-            Frame::Abort
-        };
-        match frame {
-            Frame::Bytes(bytes) => Some((Ok(bytes), (frames, pacing, false))),
-            Frame::Abort => {
-                if let Some(conn) = &pacing.conn {
-                    conn.reset();
+    let stream =
+        futures_util::stream::unfold(state, |(mut frames, mut pacing, first)| async move {
+            let frame = frames.next()?;
+            let frame =
+                if first || pacing.delay.is_zero() || pacing.shutdown.sleep(pacing.delay).await {
+                    frame
+                } else {
+                    Frame::Abort
+                };
+            match frame {
+                Frame::Bytes(bytes) => Some((Ok(bytes), (frames, pacing, false))),
+                Frame::Abort => {
+                    if let Some(conn) = &pacing.conn {
+                        conn.reset();
+                    }
+                    let error = io::Error::new(io::ErrorKind::ConnectionAborted, "stream aborted");
+                    Some((Err(error), (Vec::new().into_iter(), pacing, false)))
                 }
-                let error = io::Error::new(io::ErrorKind::ConnectionAborted, "stream aborted");
-                Some((Err(error), (Vec::new().into_iter(), pacing, false)))
             }
-        }
-    });
+        });
     Body::from_stream(stream)
 }
 
@@ -244,7 +247,10 @@ mod tests {
             .iter()
             .map(|c| &c["choices"][0]["finish_reason"])
             .collect();
-        assert_eq!(finishes, vec![&json!(null), &json!(null), &json!(null), &json!("stop")]);
+        assert_eq!(
+            finishes,
+            vec![&json!(null), &json!(null), &json!(null), &json!("stop")]
+        );
         for chunk in &chunks {
             assert_eq!(chunk["object"], "chat.completion.chunk");
             assert_eq!(chunk["id"], "chatcmpl-x");
@@ -257,7 +263,10 @@ mod tests {
     fn usage_trailer_when_asked() {
         let chunks = chunks(&generation(vec![text("a")]), &envelope(), true);
         let (trailer, rest) = chunks.split_last().unwrap();
-        assert!(rest.iter().all(|c| c["usage"].is_null() && c.get("usage").is_some()));
+        assert!(
+            rest.iter()
+                .all(|c| c["usage"].is_null() && c.get("usage").is_some())
+        );
         assert_eq!(trailer["choices"], json!([]));
         assert_eq!(trailer["usage"]["total_tokens"], 7);
     }
@@ -302,13 +311,70 @@ mod tests {
         assert_eq!(deltas.last().unwrap(), &&json!({}));
         let joined: String = deltas[..4]
             .iter()
-            .map(|d| d["tool_calls"][0]["function"]["arguments"].as_str().unwrap())
+            .map(|d| {
+                d["tool_calls"][0]["function"]["arguments"]
+                    .as_str()
+                    .unwrap()
+            })
             .collect();
         assert_eq!(joined, r#"{"city":"gatecheck"}"#);
         assert_eq!(
             chunks.last().unwrap()["choices"][0]["finish_reason"],
             "tool_calls"
         );
+    }
+
+    fn pacing(delay: Duration, shutdown: ShutdownSignal) -> Pacing {
+        Pacing {
+            delay,
+            shutdown,
+            conn: None,
+        }
+    }
+
+    async fn collect(body: Body) -> Vec<Result<Bytes, String>> {
+        use futures_util::StreamExt;
+        body.into_data_stream()
+            .map(|item| item.map_err(|e| e.to_string()))
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn abort_frame_breaks_the_body_off() {
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        let frames = vec![
+            Frame::Bytes(Bytes::from_static(b"a")),
+            Frame::Abort,
+            Frame::Bytes(Bytes::from_static(b"never")),
+        ];
+        let items = collect(paced_body(
+            frames,
+            pacing(Duration::from_millis(1), ShutdownSignal(stopped)),
+        ))
+        .await;
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0], Ok(Bytes::from_static(b"a")));
+        assert!(items[1].is_err());
+    }
+
+    #[tokio::test]
+    async fn shutdown_cuts_a_paused_stream() {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let frames = vec![
+            Frame::Bytes(Bytes::from_static(b"a")),
+            Frame::Bytes(Bytes::from_static(b"b")),
+        ];
+        let body = paced_body(
+            frames,
+            pacing(Duration::from_secs(3600), ShutdownSignal(stopped)),
+        );
+        stop.send(true).unwrap();
+        let items = tokio::time::timeout(Duration::from_secs(5), collect(body))
+            .await
+            .expect("no hour-long pause after shutdown");
+        assert_eq!(items[0], Ok(Bytes::from_static(b"a")));
+        assert!(items[1].is_err());
     }
 
     #[test]
