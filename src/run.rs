@@ -63,7 +63,10 @@ pub struct Summary {
 /// order, `Finished`.
 #[derive(Debug)]
 pub enum Event<'a> {
-    Started { cases: &'a [PlannedCase], targets: Vec<String> },
+    Started {
+        cases: &'a [PlannedCase],
+        targets: Vec<String>,
+    },
     CaseFinished(&'a CaseReport),
     Finished(&'a Summary),
 }

@@ -116,7 +116,11 @@ fn assertion(cx: &mut Cx, a: &Assertion) {
     let lookup = |name: &str| vars.get(name);
     let op = match &a.op {
         AssertOp::Equals(v) => AssertOp::Equals(template::render_value(v, &lookup)),
-        AssertOp::OneOf(vs) => AssertOp::OneOf(vs.iter().map(|v| template::render_value(v, &lookup)).collect()),
+        AssertOp::OneOf(vs) => AssertOp::OneOf(
+            vs.iter()
+                .map(|v| template::render_value(v, &lookup))
+                .collect(),
+        ),
         other => other.clone(),
     };
     let fail: Option<(String, String, String)> = match (&op, &found) {
