@@ -47,24 +47,44 @@ fn list_prints_libtest_names_without_sending_anything() {
     assert!(out.lines().all(|l| l.ends_with(": test")), "{out}");
     assert!(out.contains("tools::named[reference]: test"), "{out}");
     let o = gatecheck(&["run", "--", "tools::", "--list"]);
-    assert!(stdout(&o).lines().all(|l| l.starts_with("tools::")), "{}", stdout(&o));
+    assert!(
+        stdout(&o).lines().all(|l| l.starts_with("tools::")),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
 fn filters_exact_and_skip_follow_libtest() {
-    let o = gatecheck(&["run", "--format", "json", "--", "tools::named[reference]", "--exact"]);
+    let o = gatecheck(&[
+        "run",
+        "--format",
+        "json",
+        "--",
+        "tools::named[reference]",
+        "--exact",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 1);
-    let o = gatecheck(&["run", "--list", "--", "--skip", "tools::", "--skip", "errors::"]);
+    let o = gatecheck(&[
+        "run", "--list", "--", "--skip", "tools::", "--skip", "errors::",
+    ]);
     let out = stdout(&o);
-    assert!(!out.contains("tools::") && !out.contains("errors::") && out.contains("core::"), "{out}");
+    assert!(
+        !out.contains("tools::") && !out.contains("errors::") && out.contains("core::"),
+        "{out}"
+    );
 }
 
 #[test]
 fn selecting_nothing_is_an_error() {
     let o = gatecheck(&["run", "--", "no_such_case"]);
     assert_eq!(o.status.code(), Some(4));
-    assert!(stderr(&o).contains("the filter `no_such_case` selects none"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the filter `no_such_case` selects none"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stdout(&o).is_empty());
 }
 
@@ -78,7 +98,14 @@ fn json_lines_have_stable_fields() {
         .collect();
     assert_eq!(lines.len(), 9);
     for l in &lines {
-        for field in ["target", "suite", "case", "outcome", "findings", "timing_ms"] {
+        for field in [
+            "target",
+            "suite",
+            "case",
+            "outcome",
+            "findings",
+            "timing_ms",
+        ] {
             assert!(l.get(field).is_some(), "{field} missing in {l}");
         }
         assert_eq!(l["target"], "reference");
@@ -101,7 +128,16 @@ fn failures_exit_1_and_show_expected_actual_and_the_suite_line() {
         server
     });
     let target = format!("broken={}/v1", server.uri());
-    let o = gatecheck(&["run", "--target", &target, "--model", "m", "--", "models::retrieve[broken]", "--exact"]);
+    let o = gatecheck(&[
+        "run",
+        "--target",
+        &target,
+        "--model",
+        "m",
+        "--",
+        "models::retrieve[broken]",
+        "--exact",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("FAIL  models::retrieve[broken]"), "{out}");
@@ -114,11 +150,19 @@ fn failures_exit_1_and_show_expected_actual_and_the_suite_line() {
 
 #[test]
 fn transport_errors_only_exit_3() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let target = format!("down=http://127.0.0.1:{port}/v1");
     let o = gatecheck(&["run", "--target", &target, "--model", "m", "--", "models::"]);
     assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("ERROR models::list[down]"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ERROR models::list[down]"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -140,7 +184,17 @@ fn the_key_from_the_environment_is_sent_but_never_printed() {
     let target = format!("echo={}/v1", server.uri());
     for format in ["human", "json"] {
         let o = gatecheck_env(
-            &["run", "--target", &target, "--model", "m", "--format", format, "--", "core::plain_text"],
+            &[
+                "run",
+                "--target",
+                &target,
+                "--model",
+                "m",
+                "--format",
+                format,
+                "--",
+                "core::plain_text",
+            ],
             &[("OPENAI_API_KEY", key)],
         );
         assert_eq!(o.status.code(), Some(3), "inconclusive: {}", stdout(&o));

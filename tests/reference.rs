@@ -62,7 +62,11 @@ fn main() {
                 if verdict.outcome == Outcome::Pass && verdict.findings.is_empty() {
                     return Ok(());
                 }
-                let mut msg = format!("{} ({})", verdict.outcome, verdict.reason.unwrap_or_default());
+                let mut msg = format!(
+                    "{} ({})",
+                    verdict.outcome,
+                    verdict.reason.unwrap_or_default()
+                );
                 for f in &verdict.findings {
                     msg.push_str(&format!(
                         "\n  {} {} {}: {}",
@@ -72,7 +76,10 @@ fn main() {
                         f.message
                     ));
                 }
-                msg.push_str(&format!("\nbody: {}", String::from_utf8_lossy(&exchange.body)));
+                msg.push_str(&format!(
+                    "\nbody: {}",
+                    String::from_utf8_lossy(&exchange.body)
+                ));
                 Err(Failed::from(msg))
             })
             .with_ignored_flag(skipped)

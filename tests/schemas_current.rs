@@ -9,8 +9,12 @@ use gatecheck::schema::extract;
 fn committed_schemas_match_a_fresh_extraction() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let spec_path = root.join("../shared/openai-openapi/openapi.json");
-    let text = std::fs::read_to_string(&spec_path)
-        .unwrap_or_else(|e| panic!("{}: {e} (the shared folder must sit beside the repository)", spec_path.display()));
+    let text = std::fs::read_to_string(&spec_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the shared folder must sit beside the repository)",
+            spec_path.display()
+        )
+    });
     let spec: serde_json::Value = serde_json::from_str(&text).expect("the spec is JSON");
     let fresh = extract::extract(&spec, &extract::ROOTS).expect("extraction succeeds");
     assert_eq!(fresh.len(), extract::ROOTS.len());
@@ -22,7 +26,10 @@ fn committed_schemas_match_a_fresh_extraction() {
             stale.push(name.clone());
         }
     }
-    assert!(stale.is_empty(), "stale schemas: {stale:?}; run `cargo run -- schemas extract`");
+    assert!(
+        stale.is_empty(),
+        "stale schemas: {stale:?}; run `cargo run -- schemas extract`"
+    );
 }
 
 #[test]
