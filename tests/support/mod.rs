@@ -16,17 +16,13 @@ pub fn skip_real_servers() -> bool {
     std::env::var_os(SKIP_ENV).is_some()
 }
 
-/// A venv with the pinned requirements installed; created once, reused afterwards.
-/// Concurrent test binaries wait on a lock directory.
+/// A venv with the pinned requirements installed, under the build directory; created once by
+/// `tests/python/venv.sh` (the script `.ci/run` uses too), reused afterwards. Concurrent test
+/// binaries wait on a lock directory.
 pub fn venv(name: &str, requirements: &Path) -> PathBuf {
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python");
     std::fs::create_dir_all(&base).unwrap();
     let dir = base.join(name);
-    let stamp = dir.join(".installed");
-    let wanted = std::fs::read_to_string(requirements).unwrap();
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
-        return dir;
-    }
     let lock = base.join(format!("{name}.lock"));
     let started = Instant::now();
     while std::fs::create_dir(&lock).is_err() {
@@ -36,30 +32,23 @@ pub fn venv(name: &str, requirements: &Path) -> PathBuf {
             lock.display()
         );
         std::thread::sleep(Duration::from_millis(500));
-        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
-            return dir;
-        }
     }
     let _unlock = RemoveOnDrop(lock);
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    run(Command::new(&python).args(["-m", "venv"]).arg(&dir));
-    run(Command::new(dir.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(requirements));
-    std::fs::write(&stamp, wanted).unwrap();
-    dir
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("failed to run {cmd:?}: {e} (set {SKIP_ENV}=1 to skip tests that need Python)")
-    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/venv.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(&dir)
+        .arg(requirements)
+        .output()
+        .unwrap_or_else(|e| panic!("failed to run {}: {e}", script.display()));
     assert!(
         out.status.success(),
-        "{cmd:?} failed:\n{}{}\n(set {SKIP_ENV}=1 to skip tests that need Python)",
+        "{} failed:\n{}{}\n(set {SKIP_ENV}=1 to skip tests that need Python)",
+        script.display(),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    dir
 }
 
 struct RemoveOnDrop(PathBuf);
