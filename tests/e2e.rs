@@ -130,6 +130,14 @@ async fn base_urls_with_a_path_prefix_work() {
     );
 }
 
+/// The case ended as `outcome` with exactly these checks' findings, in order.
+fn assert_verdict(name: &str, r: &CaseReport, outcome: Outcome, checks: &[&str]) {
+    let shown = describe(std::slice::from_ref(r));
+    assert_eq!(r.verdict.outcome, outcome, "{name}: {shown}");
+    let got: Vec<&str> = r.verdict.findings.iter().map(|f| f.check).collect();
+    assert_eq!(got, checks, "{name}: {shown}");
+}
+
 fn load(text: &str) -> suite::Suite {
     suite::load_one(SourceFile::new("suites/test.yaml", text))
         .unwrap_or_else(|d| panic!("{}", d[0]))
@@ -186,19 +194,7 @@ async fn every_gateway_fault_gets_a_verdict_never_a_hang() {
         started.elapsed()
     );
     for ((name, outcome, checks), r) in faults.iter().zip(&reports) {
-        assert_eq!(
-            r.verdict.outcome,
-            *outcome,
-            "{name}: {}",
-            describe(std::slice::from_ref(r))
-        );
-        let got: Vec<&str> = r.verdict.findings.iter().map(|f| f.check).collect();
-        assert_eq!(
-            &got,
-            checks,
-            "{name}: {}",
-            describe(std::slice::from_ref(r))
-        );
+        assert_verdict(name, r, *outcome, checks);
     }
     let reason = |i: usize| reports[i].verdict.reason.clone().unwrap_or_default();
     assert!(reason(0).starts_with("rate limited (429)"), "{}", reason(0));
@@ -316,19 +312,7 @@ async fn broken_answers_fail_with_the_right_check() {
     let t = target("broken", format!("{}/v1", server.uri()), None, "m");
     let reports = run(&[load(&yaml)], &[t], limits()).await;
     for ((name, _, checks), r) in cases.iter().zip(&reports) {
-        assert_eq!(
-            r.verdict.outcome,
-            Outcome::Fail,
-            "{name}: {}",
-            describe(std::slice::from_ref(r))
-        );
-        let got: Vec<&str> = r.verdict.findings.iter().map(|f| f.check).collect();
-        assert_eq!(
-            &got,
-            checks,
-            "{name}: {}",
-            describe(std::slice::from_ref(r))
-        );
+        assert_verdict(name, r, Outcome::Fail, checks);
     }
 }
 

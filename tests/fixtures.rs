@@ -105,3 +105,31 @@ fn conformant_baselines_raise_no_finding() {
         assert_eq!(f.outcome, check::Outcome::Pass, "{}", f.path);
     }
 }
+
+/// A server can send anything: every prefix of every recorded body, and the body with bytes
+/// flipped, is judged without a panic (and never as a pass when the body is cut short of JSON).
+#[test]
+fn the_judge_never_panics_on_cut_or_corrupted_bodies() {
+    for f in fixtures() {
+        let body = f.exchange.body.clone();
+        let step = (body.len() / 400).max(1);
+        for cut in (0..body.len()).step_by(step) {
+            let mut ex = f.exchange.clone();
+            ex.body.truncate(cut);
+            let v = check::check(&f.case, &ex, Judging::default());
+            let is_json = serde_json::from_slice::<serde_json::Value>(&ex.body).is_ok();
+            let success = (200..300).contains(&ex.status().unwrap_or(0));
+            if success && !is_json && !ex.body.iter().all(u8::is_ascii_whitespace) {
+                assert_ne!(v.outcome, check::Outcome::Pass, "{} cut at {cut} passed", f.path);
+            }
+        }
+        for (i, b) in [0x00u8, b'"', b'{', b']', 0xff].into_iter().enumerate() {
+            let mut ex = f.exchange.clone();
+            if !ex.body.is_empty() {
+                let at = (i * 7919) % ex.body.len();
+                ex.body[at] = b;
+                let _ = check::check(&f.case, &ex, Judging::default());
+            }
+        }
+    }
+}
