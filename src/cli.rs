@@ -311,7 +311,10 @@ fn run_command(args: RunArgs) -> u8 {
             Format::Json => Box::new(JsonLines::new(stdout)),
         };
         let mut fan = FanOut(vec![reporter]);
-        let result = run::execute(&plan, &selected, &transport, &options, &mut fan).await;
+        let interrupt = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let result = run::execute(&plan, &selected, &transport, &options, &mut fan, interrupt).await;
         drop(fan);
         if let Some(gw) = gateway {
             gw.shutdown().await;

@@ -39,6 +39,21 @@ fn with_no_target_the_shipped_suites_pass_against_the_embedded_gateway() {
     assert!(out.contains("findings: 0 violations"), "{out}");
 }
 
+/// The shipped suites are embedded: an installed binary finds them from any directory.
+#[test]
+fn the_shipped_suites_are_found_from_another_directory() {
+    let dir = std::env::temp_dir();
+    let o = Command::new(env!("CARGO_BIN_EXE_gatecheck"))
+        .args(["run", "--list"])
+        .current_dir(&dir)
+        .env_remove("GATECHECK_CONFIG")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("core::plain_text[reference]: test"));
+}
+
 #[test]
 fn list_prints_libtest_names_without_sending_anything() {
     let o = gatecheck(&["run", "--list"]);

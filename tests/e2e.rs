@@ -49,9 +49,16 @@ async fn run(suites: &[suite::Suite], targets: &[Arc<Target>], limits: Limits) -
     };
     let collect = Collect::default();
     let mut reporter = collect.clone();
-    let summary = run::execute(&plan, &selected, &transport, &options, &mut reporter)
-        .await
-        .unwrap();
+    let summary = run::execute(
+        &plan,
+        &selected,
+        &transport,
+        &options,
+        &mut reporter,
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.counts.total(), plan.cases.len());
     let reports = collect.0.lock().unwrap().clone();
     let order: Vec<usize> = reports.iter().map(|r| r.case.index).collect();
@@ -268,9 +275,16 @@ async fn the_key_never_reaches_the_reports_even_when_the_server_echoes_it() {
         )),
         Box::new(JsonLines::new(Redacting::new(jsonl.clone(), &secrets))),
     ]);
-    let summary = run::execute(&plan, &[0], &transport, &options, &mut fan)
-        .await
-        .unwrap();
+    let summary = run::execute(
+        &plan,
+        &[0],
+        &transport,
+        &options,
+        &mut fan,
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
     drop(fan);
     assert_eq!(summary.counts.fail, 1);
     let human = String::from_utf8(human.0.lock().unwrap().clone()).unwrap();

@@ -120,7 +120,12 @@ fn the_judge_never_panics_on_cut_or_corrupted_bodies() {
             let is_json = serde_json::from_slice::<serde_json::Value>(&ex.body).is_ok();
             let success = (200..300).contains(&ex.status().unwrap_or(0));
             if success && !is_json && !ex.body.iter().all(u8::is_ascii_whitespace) {
-                assert_ne!(v.outcome, check::Outcome::Pass, "{} cut at {cut} passed", f.path);
+                assert_ne!(
+                    v.outcome,
+                    check::Outcome::Pass,
+                    "{} cut at {cut} passed",
+                    f.path
+                );
             }
         }
         for (i, b) in [0x00u8, b'"', b'{', b']', 0xff].into_iter().enumerate() {
