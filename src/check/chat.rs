@@ -148,7 +148,14 @@ pub(super) fn check_completion(cx: &mut Cx) {
         );
         return;
     };
-    if obj.contains_key("error") && !obj.contains_key("choices") {
+    let error_shaped = obj.contains_key("error")
+        || obj
+            .get("object")
+            .and_then(Value::as_str)
+            .is_some_and(|o| o.eq_ignore_ascii_case("error"))
+        || obj.contains_key("detail")
+        || (obj.contains_key("message") && !obj.contains_key("id"));
+    if error_shaped && !obj.contains_key("choices") {
         let status = cx.status;
         cx.push(
             Finding::new(
@@ -853,6 +860,15 @@ fn logprobs_shape(cx: &mut Cx, i: usize, choice: &Value) {
     }
 }
 
+/// The members of OpenAI's CompletionUsage.
+const USAGE_FIELDS: [&str; 5] = [
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "prompt_tokens_details",
+    "completion_tokens_details",
+];
+
 fn usage(cx: &mut Cx, body: &Value) {
     let Some(usage) = body.get("usage").and_then(Value::as_object) else {
         return;
@@ -930,6 +946,21 @@ fn usage(cx: &mut Cx, body: &Value) {
             .actual(0),
         );
     }
+    let extras: Vec<&str> = usage
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !USAGE_FIELDS.contains(k))
+        .collect();
+    if !extras.is_empty() {
+        cx.push(
+            Finding::new(
+                "usage.details_shape",
+                Info,
+                format!("vendor fields in `usage`: {}", extras.join(", ")),
+            )
+            .at("/usage"),
+        );
+    }
     let detail = |d: &str, k: &str| usage.get(d).and_then(|o| o.get(k)).and_then(Value::as_i64);
     if let (Some(r), Some(c)) = (
         detail("completion_tokens_details", "reasoning_tokens"),
@@ -963,8 +994,9 @@ fn usage(cx: &mut Cx, body: &Value) {
             .actual(cached),
         );
     }
-    const KNOWN: [&str; 7] = [
+    const KNOWN: [&str; 8] = [
         "cached_tokens",
+        "cache_write_tokens",
         "audio_tokens",
         "reasoning_tokens",
         "accepted_prediction_tokens",
@@ -1041,7 +1073,12 @@ pub(super) fn check_schema(cx: &mut Cx) {
     let Some(body) = cx.json().cloned() else {
         return;
     };
-    if !body.is_object() || (body.get("error").is_some() && body.get("choices").is_none()) {
+    if !body.is_object()
+        || cx
+            .findings
+            .iter()
+            .any(|f| f.check == "err.no_error_with_2xx_nonstream")
+    {
         return; // already reported as not an envelope, or as an error in a 2xx
     }
     cx.push_schema_errors("resp.schema", "CreateChatCompletionResponse", &body);

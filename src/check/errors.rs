@@ -116,7 +116,32 @@ fn code_and_type(cx: &mut Cx) {
             .sdk("python and node keep the raw value; typed clients (openai-dotnet, Go, Rust) fail to decode"),
         );
     }
+    if let Some(Value::String(code)) = err.get("code")
+        && !code.is_empty()
+        && code.bytes().all(|b| b.is_ascii_digit())
+    {
+        cx.push(
+            Finding::new(
+                "err.code_and_type_types",
+                Warning,
+                format!("`error.code` is the HTTP status as a string ({code:?}); OpenAI sends a descriptive code such as `rate_limit_exceeded`"),
+            )
+            .at("/error/code")
+            .actual(format!("{code:?}")),
+        );
+    }
     match err.get("type") {
+        Some(Value::String(t)) if is_class_name(t) => cx.push(
+            Finding::new(
+                "err.code_and_type_types",
+                Warning,
+                format!("`error.type` is an exception class name ({t:?}); OpenAI sends a category such as `invalid_request_error`"),
+            )
+            .at("/error/type")
+            .expected("\"invalid_request_error\", \"server_error\", ...")
+            .actual(format!("{t:?}"))
+            .sdk("clients that branch on `type` (retry on server_error, surface invalid_request_error) miss it"),
+        ),
         Some(Value::String(_)) | None => {}
         Some(other) => cx.push(
             Finding::new(
@@ -129,6 +154,13 @@ fn code_and_type(cx: &mut Cx) {
             .actual(short(other)),
         ),
     }
+}
+
+/// `NotFoundError`, `InternalServerError`, `ValidationException`: a server's class name.
+fn is_class_name(t: &str) -> bool {
+    t.starts_with(|c: char| c.is_ascii_uppercase())
+        && t.chars().all(|c| c.is_ascii_alphanumeric())
+        && (t.ends_with("Error") || t.ends_with("Exception"))
 }
 
 fn retry_headers(cx: &mut Cx) {
@@ -361,7 +393,8 @@ mod tests {
 
     #[test]
     fn integer_codes_are_reported_once() {
-        let body = r#"{"error":{"message":"m","type":"NotFoundError","param":null,"code":404}}"#;
+        let body =
+            r#"{"error":{"message":"m","type":"invalid_request_error","param":null,"code":404}}"#;
         assert_eq!(
             ids(&judge(
                 &err_case("unknown_model"),
@@ -388,5 +421,22 @@ mod tests {
         let body = r#"{"error":{"message":"slow","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
         let v = judge(&c, 429, "application/json", body);
         assert_eq!(ids(&v), ["err.retry_headers warning"]);
+    }
+
+    #[test]
+    fn class_names_and_statuses_as_codes_are_reported() {
+        let body = r#"{"error":{"message":"m","type":"NotFoundError","param":null,"code":"404"}}"#;
+        assert_eq!(
+            ids(&judge(
+                &err_case("unknown_model"),
+                404,
+                "application/json",
+                body
+            )),
+            [
+                "err.code_and_type_types warning",
+                "err.code_and_type_types warning"
+            ]
+        );
     }
 }

@@ -226,6 +226,9 @@ impl<'a> Cx<'a> {
     /// because its arguments are an object is the same problem).
     fn push_schema_errors(&mut self, check: &'static str, schema_name: &str, instance: &Value) {
         for e in crate::schema::validate(schema_name, instance) {
+            if tolerated_spec_gap(&e.instance_path, instance) {
+                continue;
+            }
             let related = |p: &str| {
                 let q = e.instance_path.as_str();
                 p == q
@@ -242,6 +245,22 @@ impl<'a> Cx<'a> {
             self.push(Finding::new(check, Severity::Violation, e.message).at(e.instance_path));
         }
     }
+}
+
+/// Places where OpenAI's own API sends what its published schema does not allow, so that
+/// clients already cope: a `null` there is not a finding.
+const SPEC_GAPS: &[&str] = &[
+    // Deprecated, typed `string`; OpenAI itself and vLLM, LiteLLM, OpenRouter send null
+    // (compat-checks.md #55: "string or null").
+    "/system_fingerprint",
+    // Typed as objects; null is common and harmless (compat-checks.md #33: "objects (or
+    // absent/null)").
+    "/usage/prompt_tokens_details",
+    "/usage/completion_tokens_details",
+];
+
+fn tolerated_spec_gap(path: &str, instance: &Value) -> bool {
+    SPEC_GAPS.contains(&path) && instance.pointer(path).is_some_and(Value::is_null)
 }
 
 /// Judges one exchange.

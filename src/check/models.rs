@@ -141,11 +141,10 @@ pub(super) fn check_retrieve(cx: &mut Cx) {
         .map(|(_, id)| id.trim_end_matches('/').to_owned())
         .unwrap_or_default();
     let Some(body) = cx.json().cloned() else {
-        cx.push(Finding::new(
-            "models.retrieve",
-            Warning,
-            "the model object is not JSON",
-        ));
+        cx.push(
+            Finding::new("models.retrieve", Violation, "the model object is not JSON")
+                .sdk("openai-python returns the raw text instead of a Model; openai-node fails to parse it"),
+        );
         return;
     };
     if body.get("data").is_some() && body.get("id").is_none() {

@@ -255,8 +255,19 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
 
 /// A 4xx for a request feature OpenAI accepts: a warning that explains the rejection (so the
 /// generic "a valid request was rejected" assertion stays quiet).
+///
+/// A 400 with `code: unsupported_parameter` is OpenAI's own way to refuse a parameter for a
+/// model (`stop` and `max_tokens` on reasoning models): explained, not reported.
 fn rejected_feature(cx: &mut Cx, check: &'static str, message: String) {
     cx.rejection_explained = true;
+    if cx
+        .json()
+        .and_then(|j| j.pointer("/error/code"))
+        .and_then(Value::as_str)
+        == Some("unsupported_parameter")
+    {
+        return;
+    }
     let status = cx.status;
     cx.push(
         Finding::new(check, Severity::Warning, message)
