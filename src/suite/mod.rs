@@ -878,15 +878,18 @@ impl Cx {
                 return None;
             }
         };
+        // Both bodies is one mistake: do not also report the POST as having none.
+        let mut body_conflict = false;
         let body = match (node.get("body"), node.get("raw_body")) {
             (Some(b), Some(_)) => {
                 self.error(
                     self.key_span(node, "raw_body"),
                     "a request has either `body` or `raw_body`, not both",
                     "remove one",
-                    None,
+                    Some("`body` is JSON written as YAML; `raw_body` sends its string verbatim (for malformed-JSON probes)".into()),
                 );
                 self.check_vars(b, known);
+                body_conflict = true;
                 Body::None
             }
             (Some(b), None) => {
@@ -926,7 +929,7 @@ impl Cx {
             }
             None => Method::Get,
         };
-        if method == Method::Post && matches!(body, Body::None) {
+        if method == Method::Post && matches!(body, Body::None) && !body_conflict {
             let span = node
                 .key_node("body")
                 .or_else(|| node.key_node("path"))
@@ -1454,6 +1457,25 @@ cases:
         );
         assert_eq!(with("4xx").unwrap(), StatusExpect::Class(4));
         assert!(with("99").is_err());
+    }
+
+    /// The messages of a file's diagnostics, in order.
+    fn messages(text: &str) -> Vec<String> {
+        load(text)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn body_and_raw_body_together_is_one_diagnostic() {
+        let text = MINIMAL.to_owned() + "      raw_body: '{}'\n";
+        assert_eq!(
+            messages(&text),
+            ["a request has either `body` or `raw_body`, not both"]
+        );
     }
 
     #[test]
