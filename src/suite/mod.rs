@@ -647,6 +647,7 @@ impl Cx {
         let cases_node = root.get("cases");
         let mut cases = Vec::new();
         match cases_node {
+            None if misspelled(root, &["cases"], SUITE_KEYS) => {}
             None => self.error(
                 root.span.clone(),
                 "suite has no `cases`",
@@ -721,6 +722,7 @@ impl Cx {
                 }
                 name
             }
+            None if misspelled(node, &["name"], CASE_KEYS) => return None,
             None => {
                 self.error(
                     node.span.start..node.span.start,
@@ -748,6 +750,7 @@ impl Cx {
         known.extend(parametrize.iter().map(|(k, _)| k.as_str()));
         let request = match node.get("request") {
             Some(n) => self.request(n, &known),
+            None if misspelled(node, &["request"], CASE_KEYS) => None,
             None => {
                 self.error(
                     self.key_span(node, "name"),
@@ -868,6 +871,7 @@ impl Cx {
                 }
                 p
             }
+            None if misspelled(node, &["path"], REQUEST_KEYS) => return None,
             None => {
                 self.error(
                     node.span.start..node.span.start,
@@ -1192,6 +1196,9 @@ impl Cx {
     fn assertion(&mut self, node: &Node, known: &[&str]) -> Option<Assertion> {
         self.map(node, "an assertion", ASSERT_KEYS)?;
         let Some(pointer_node) = node.get("pointer") else {
+            if misspelled(node, &["pointer"], ASSERT_KEYS) {
+                return None;
+            }
             self.error(
                 node.span.clone(),
                 "assertion has no `pointer`",
@@ -1217,6 +1224,7 @@ impl Cx {
             .collect();
         let op_name = match ops.as_slice() {
             [one] => *one,
+            [] if misspelled(node, ASSERT_OPS, ASSERT_KEYS) => return None,
             [] => {
                 self.error(
                     pointer_node.span.clone(),
@@ -1344,6 +1352,19 @@ impl Cx {
         }
         out
     }
+}
+
+/// Whether `map` has an unknown key that [`Cx::map`] already reported as a misspelling of one of
+/// `wanted`: then "missing `request`" would repeat "unknown key `reqest`, did you mean `request`?".
+fn misspelled(map: &Node, wanted: &[&str], allowed: &[&str]) -> bool {
+    map.as_map().is_some_and(|entries| {
+        entries.iter().any(|(k, _)| {
+            k.as_str().is_some_and(|k| {
+                !allowed.contains(&k)
+                    && did_you_mean(k, allowed.iter().copied()).is_some_and(|s| wanted.contains(&s))
+            })
+        })
+    })
 }
 
 fn is_ident(name: &str) -> bool {
@@ -1475,6 +1496,44 @@ cases:
         assert_eq!(
             messages(&text),
             ["a request has either `body` or `raw_body`, not both"]
+        );
+    }
+
+    #[test]
+    fn a_misspelled_required_key_is_reported_once() {
+        let cases = [
+            ("case:\n  - name: a\n", "unknown key `case` in a suite"),
+            (
+                "cases:\n  - nme: a\n    request: {path: /models}\n",
+                "unknown key `nme` in a case",
+            ),
+            (
+                "cases:\n  - name: a\n    reqest: {path: /models}\n",
+                "unknown key `reqest` in a case",
+            ),
+            (
+                "cases:\n  - name: a\n    request: {pth: /models}\n",
+                "unknown key `pth` in request",
+            ),
+            (
+                "cases:\n  - name: a\n    request: {path: /models}\n    expect:\n      assert: [{ponter: /id, exists: true}]\n",
+                "unknown key `ponter` in an assertion",
+            ),
+            (
+                "cases:\n  - name: a\n    request: {path: /models}\n    expect:\n      assert: [{pointer: /id, equal: x}]\n",
+                "unknown key `equal` in an assertion",
+            ),
+        ];
+        for (text, only) in cases {
+            assert_eq!(messages(text), [only], "{text}");
+        }
+        // A key that is not a misspelling of the missing one still leaves it missing.
+        assert_eq!(
+            messages("cases:\n  - name: a\n    colour: red\n"),
+            [
+                "unknown key `colour` in a case",
+                "case `a` has no `request`"
+            ]
         );
     }
 
