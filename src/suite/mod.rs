@@ -1538,6 +1538,14 @@ cases:
     }
 
     #[test]
+    fn a_swapped_pair_of_letters_is_still_recognized() {
+        let text = "cases:\n  - nmae: a\n    request: {path: /models}\n";
+        let diags = load(text).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].label, "did you mean `name`?");
+    }
+
+    #[test]
     fn the_shipped_suites_load() {
         let suites = load_shipped().unwrap_or_else(|e| panic!("{e}"));
         assert!(!suites.is_empty());
