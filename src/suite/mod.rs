@@ -447,6 +447,7 @@ pub fn load_one(file: SourceFile) -> Result<(Suite, Location), Vec<Diagnostic>> 
     let mut cx = Cx {
         file: file.clone(),
         diags: Vec::new(),
+        vars_unknown: false,
     };
     let root = match yaml::parse(&file.text) {
         Ok(Some(root)) => root,
@@ -498,6 +499,9 @@ const ASSERT_OPS: &[&str] = &["equals", "matches", "exists", "type", "one_of"];
 struct Cx {
     file: SourceFile,
     diags: Vec<Diagnostic>,
+    /// `vars:` is not a mapping, so which variables it meant to define is unknown: reporting
+    /// every `${name}` as undefined would bury the one real mistake.
+    vars_unknown: bool,
 }
 
 impl Cx {
@@ -625,6 +629,7 @@ impl Cx {
         if let Some(node) = root.get("vars") {
             let entries = node.as_map().unwrap_or_else(|| {
                 self.wrong_type(node, "vars", "a mapping of name to value");
+                self.vars_unknown = true;
                 &[]
             });
             for (k, v) in entries {
@@ -639,9 +644,10 @@ impl Cx {
                         Some("choose another name".into()),
                     );
                 }
-                if let Some(value) = self.json(v) {
-                    vars.insert(key, value);
-                }
+                // A value that is not JSON is reported; the name is still defined, so its uses
+                // are not reported again as undefined.
+                let value = self.json(v).unwrap_or(Value::Null);
+                vars.insert(key, value);
             }
         }
         let cases_node = root.get("cases");
@@ -838,19 +844,25 @@ impl Cx {
                 );
                 continue;
             }
-            match v.as_seq() {
-                Some([]) => self.error(
-                    v.span.clone(),
-                    &format!("`parametrize.{key}` is empty"),
-                    "the case would expand to nothing",
-                    Some("give at least one value".into()),
-                ),
-                Some(items) => {
-                    let values: Vec<Value> = items.iter().filter_map(|i| self.json(i)).collect();
-                    out.push((key, values));
+            // A bad list of values is reported once; the name is still defined (the case is
+            // dropped for the error anyway), so its uses are not reported again as undefined.
+            let values = match v.as_seq() {
+                Some([]) => {
+                    self.error(
+                        v.span.clone(),
+                        &format!("`parametrize.{key}` is empty"),
+                        "the case would expand to nothing",
+                        Some("give at least one value".into()),
+                    );
+                    Vec::new()
                 }
-                None => self.wrong_type(v, &format!("parametrize.{key}"), "a list of values"),
-            }
+                Some(items) => items.iter().filter_map(|i| self.json(i)).collect(),
+                None => {
+                    self.wrong_type(v, &format!("parametrize.{key}"), "a list of values");
+                    Vec::new()
+                }
+            };
+            out.push((key, values));
         }
         out
     }
@@ -1009,7 +1021,7 @@ impl Cx {
             NodeKind::Str(s) => match template::references(s) {
                 Ok(refs) => {
                     for r in refs {
-                        if !known.contains(&r.name.as_str()) {
+                        if !known.contains(&r.name.as_str()) && !self.vars_unknown {
                             let span = self.inner_span(node, s, r.range.clone());
                             let label = did_you_mean(&r.name, known.iter().copied()).map_or_else(
                                 || "not defined".to_owned(),
@@ -1543,6 +1555,30 @@ cases:
         let diags = load(text).unwrap_err();
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].label, "did you mean `name`?");
+    }
+
+    #[test]
+    fn a_variable_with_bad_values_is_still_defined() {
+        let uses = "    request:\n      path: /models/${x}\n";
+        // An empty or non-list parametrize value, a var that is not JSON: one diagnostic each,
+        // not a second one for every use of the variable.
+        for (defs, only) in [
+            ("    parametrize: {x: []}\n", "`parametrize.x` is empty"),
+            (
+                "    parametrize: {x: 3}\n",
+                "`parametrize.x` must be a list of values, not an integer",
+            ),
+        ] {
+            let text = format!("cases:\n  - name: a\n{defs}{uses}");
+            assert_eq!(messages(&text), [only], "{text}");
+        }
+        let text = format!("vars: {{x: .nan}}\ncases:\n  - name: a\n{uses}");
+        assert_eq!(messages(&text), ["`NaN` cannot be represented in JSON"]);
+        let text = format!("vars: [x]\ncases:\n  - name: a\n{uses}");
+        assert_eq!(
+            messages(&text),
+            ["`vars` must be a mapping of name to value, not a list"]
+        );
     }
 
     #[test]
