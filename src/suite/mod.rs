@@ -448,6 +448,7 @@ pub fn load_one(file: SourceFile) -> Result<(Suite, Location), Vec<Diagnostic>> 
         file: file.clone(),
         diags: Vec::new(),
         vars_unknown: false,
+        misnamed: Vec::new(),
     };
     let root = match yaml::parse(&file.text) {
         Ok(Some(root)) => root,
@@ -502,6 +503,9 @@ struct Cx {
     /// `vars:` is not a mapping, so which variables it meant to define is unknown: reporting
     /// every `${name}` as undefined would bury the one real mistake.
     vars_unknown: bool,
+    /// Names defined under `vars:` or `parametrize:` that are not variable names (reported
+    /// there): their uses are not reported again.
+    misnamed: Vec<String>,
 }
 
 impl Cx {
@@ -633,17 +637,9 @@ impl Cx {
                 &[]
             });
             for (k, v) in entries {
-                let Some(key) = self.string(k, "a variable name") else {
+                let Some(key) = self.var_name(k) else {
                     continue;
                 };
-                if BUILTIN_VARS.contains(&key.as_str()) {
-                    self.error(
-                        k.span.clone(),
-                        &format!("`{key}` is a built-in variable"),
-                        "set by the target",
-                        Some("choose another name".into()),
-                    );
-                }
                 // A value that is not JSON is reported; the name is still defined, so its uses
                 // are not reported again as undefined.
                 let value = self.json(v).unwrap_or(Value::Null);
@@ -705,6 +701,37 @@ impl Cx {
             },
             name_loc,
         ))
+    }
+
+    /// A variable name being defined (under `vars:` or `parametrize:`): one that `${name}` can
+    /// refer to, and not a built-in. `None` when it is reported here.
+    fn var_name(&mut self, key: &Node) -> Option<String> {
+        let name = self.string(key, "a variable name")?;
+        if BUILTIN_VARS.contains(&name.as_str()) {
+            self.error(
+                key.span.clone(),
+                &format!("`{name}` is a built-in variable"),
+                "set for each target and model",
+                Some(format!(
+                    "`${{{name}}}` is filled in by the run (--target, --model); choose another name"
+                )),
+            );
+            return None;
+        }
+        if !template::is_name(&name) {
+            self.error(
+                key.span.clone(),
+                &format!("`{name}` is not a variable name"),
+                "`${...}` cannot refer to it",
+                Some(format!(
+                    "rename it `{}`: a variable name is a letter or `_`, then letters, digits and `_`",
+                    as_var_name(&name)
+                )),
+            );
+            self.misnamed.push(name);
+            return None;
+        }
+        Some(name)
     }
 
     fn key_span(&self, map: &Node, key: &str) -> std::ops::Range<usize> {
@@ -832,18 +859,9 @@ impl Cx {
         };
         let mut out = Vec::new();
         for (k, v) in entries {
-            let Some(key) = self.string(k, "a variable name") else {
+            let Some(key) = self.var_name(k) else {
                 continue;
             };
-            if !template::references(&format!("${{{key}}}")).is_ok_and(|r| r.len() == 1) {
-                self.error(
-                    k.span.clone(),
-                    &format!("`{key}` is not a variable name"),
-                    "letters, digits and `_`",
-                    None,
-                );
-                continue;
-            }
             // A bad list of values is reported once; the name is still defined (the case is
             // dropped for the error anyway), so its uses are not reported again as undefined.
             let values = match v.as_seq() {
@@ -1021,7 +1039,11 @@ impl Cx {
             NodeKind::Str(s) => match template::references(s) {
                 Ok(refs) => {
                     for r in refs {
-                        if !known.contains(&r.name.as_str()) && !self.vars_unknown {
+                        let misnamed = self.misnamed.iter().any(|m| {
+                            as_var_name(m) == r.name
+                                || did_you_mean(&r.name, [m.as_str()]).is_some()
+                        });
+                        if !known.contains(&r.name.as_str()) && !self.vars_unknown && !misnamed {
                             let span = self.inner_span(node, s, r.range.clone());
                             let label = did_you_mean(&r.name, known.iter().copied()).map_or_else(
                                 || "not defined".to_owned(),
@@ -1043,6 +1065,14 @@ impl Cx {
                         }
                     }
                 }
+                // `${max-tokens}` where `max-tokens` was defined: reported at the definition.
+                Err(e)
+                    if self.misnamed.iter().any(|m| {
+                        s[e.range.clone()]
+                            .strip_prefix("${")
+                            .and_then(|r| r.strip_suffix('}'))
+                            == Some(m.as_str())
+                    }) => {}
                 Err(e) => {
                     let span = self.inner_span(node, s, e.range);
                     self.error(
@@ -1366,6 +1396,18 @@ impl Cx {
     }
 }
 
+/// `name` made into a variable name: other characters become `_`, and a leading digit gets one.
+fn as_var_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        out.insert(0, '_');
+    }
+    out
+}
+
 /// Whether `map` has an unknown key that [`Cx::map`] already reported as a misspelling of one of
 /// `wanted`: then "missing `request`" would repeat "unknown key `reqest`, did you mean `request`?".
 fn misspelled(map: &Node, wanted: &[&str], allowed: &[&str]) -> bool {
@@ -1579,6 +1621,54 @@ cases:
             messages(&text),
             ["`vars` must be a mapping of name to value, not a list"]
         );
+    }
+
+    #[test]
+    fn vars_and_parametrize_accept_the_same_names() {
+        for defs in ["vars: {DEF: [1]}\n", ""] {
+            for (name, message) in [
+                ("model", Some("`model` is a built-in variable")),
+                ("target", Some("`target` is a built-in variable")),
+                ("max-tokens", Some("`max-tokens` is not a variable name")),
+                ("2x", Some("`2x` is not a variable name")),
+                // `}` used to slip through parametrize: `${a}b}` parses as `${a}` plus text.
+                ("'a}b'", Some("`a}b` is not a variable name")),
+                ("max_tokens", None),
+            ] {
+                let text = if defs.is_empty() {
+                    format!(
+                        "cases:\n  - name: c\n    parametrize: {{{name}: [1]}}\n    request: {{path: /models}}\n"
+                    )
+                } else {
+                    defs.replace("DEF", name)
+                        + "cases:\n  - name: c\n    request: {path: /models}\n"
+                };
+                let expected: Vec<String> = message.map(str::to_owned).into_iter().collect();
+                assert_eq!(messages(&text), expected, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_misnamed_variable_is_reported_at_its_definition_only() {
+        let uses = "    request: {path: '/models/${max-tokens}', headers: {x: '${max_tokens}'}}\n";
+        for defs in [
+            "vars: {max-tokens: 1}\ncases:\n  - name: c\n".to_owned(),
+            "cases:\n  - name: c\n    parametrize: {max-tokens: [1]}\n".to_owned(),
+        ] {
+            let diags = load(&(defs.clone() + uses)).unwrap_err();
+            assert_eq!(diags.len(), 1, "{defs}: {diags:?}");
+            assert_eq!(diags[0].message, "`max-tokens` is not a variable name");
+            assert!(
+                diags[0]
+                    .hint
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("rename it `max_tokens`"),
+                "{:?}",
+                diags[0].hint
+            );
+        }
     }
 
     #[test]

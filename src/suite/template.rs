@@ -57,7 +57,8 @@ pub fn references(text: &str) -> Result<Vec<VarRef>, TemplateError> {
     Ok(refs)
 }
 
-fn is_name(name: &str) -> bool {
+/// Whether `name` can be written as `${name}`: a letter or `_`, then letters, digits and `_`.
+pub fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
