@@ -531,13 +531,47 @@ impl Cx {
         });
     }
 
+    /// `what` is a key (`requires`, quoted in the message) or a phrase (`a case`, not quoted).
     fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
+        let subject = if what.contains(' ') {
+            what.to_owned()
+        } else {
+            format!("`{what}`")
+        };
+        let hint = self.type_hint(node, expected);
         self.error(
             node.span.clone(),
-            &format!("`{what}` must be {expected}, not {}", node.type_name()),
+            &format!("{subject} must be {expected}, not {}", node.type_name()),
             &format!("expected {expected}"),
-            None,
+            hint,
         );
+    }
+
+    /// How to write what was meant, for the common slips: a single item where a list belongs,
+    /// a mapping where a list of mappings belongs, YAML 1.1 booleans, quoted booleans.
+    fn type_hint(&self, node: &Node, expected: &str) -> Option<String> {
+        let raw = self.file.text.get(node.span.clone()).unwrap_or("").trim();
+        let wants_list = expected.starts_with("a list") || expected.starts_with("a non-empty list");
+        match &node.kind {
+            NodeKind::Str(s) if expected == "true or false" => {
+                match s.to_ascii_lowercase().as_str() {
+                    "yes" | "y" | "on" => {
+                        Some(format!("YAML 1.2 reads `{raw}` as a string; write `true`"))
+                    }
+                    "no" | "n" | "off" => {
+                        Some(format!("YAML 1.2 reads `{raw}` as a string; write `false`"))
+                    }
+                    b @ ("true" | "false") => Some(format!("remove the quotes: `{b}`")),
+                    _ => None,
+                }
+            }
+            NodeKind::Map(_) if wants_list => {
+                Some("start each item of the list on its own line with `- `".into())
+            }
+            NodeKind::Null | NodeKind::Seq(_) | NodeKind::Map(_) => None,
+            _ if wants_list && !raw.contains('\n') => Some(format!("write a list: `[{raw}]`")),
+            _ => None,
+        }
     }
 
     /// Reads a mapping, reporting unknown keys (with a suggestion) and a wrong type.
@@ -604,6 +638,28 @@ impl Cx {
     }
 
     fn suite(&mut self, root: &Node) -> Option<(Suite, Location)> {
+        if root.as_map().is_none() {
+            // Point at the first line: the whole file under a bracket says nothing more.
+            let text = &self.file.text;
+            let end = text[root.span.start..]
+                .find('\n')
+                .map_or(root.span.end, |i| root.span.start + i)
+                .min(root.span.end.max(root.span.start));
+            let hint = match root.kind {
+                NodeKind::Seq(_) => "put the list under `cases:`, indented".to_owned(),
+                _ => "a suite file looks like `cases:` followed by a list of cases; see suites/core.yaml".to_owned(),
+            };
+            self.error(
+                root.span.start..end,
+                &format!(
+                    "a suite must be a mapping with a `cases:` list, not {}",
+                    root.type_name()
+                ),
+                "expected `suite:`, `description:`, `vars:` or `cases:` here",
+                Some(hint),
+            );
+            return None;
+        }
         self.map(root, "a suite", SUITE_KEYS)?;
         let stem = Path::new(&self.file.path)
             .file_stem()
@@ -650,11 +706,17 @@ impl Cx {
         let mut cases = Vec::new();
         match cases_node {
             None if misspelled(root, &["cases"], SUITE_KEYS) => {}
+            // Point at the suite's first key rather than bracketing the whole file.
             None => self.error(
-                root.span.clone(),
+                root.as_map()
+                    .and_then(|e| e.first())
+                    .map_or(root.span.start..root.span.start, |(k, _)| k.span.clone()),
                 "suite has no `cases`",
-                "add a `cases:` list here",
-                Some("a suite without cases selects nothing".into()),
+                "this suite has no `cases:` list",
+                Some(
+                    "add `cases:` with at least one case; a suite without cases selects nothing"
+                        .into(),
+                ),
             ),
             Some(node) => match node.as_seq() {
                 None if matches!(node.kind, NodeKind::Null) => self.error(
@@ -1669,6 +1731,55 @@ cases:
                 diags[0].hint
             );
         }
+    }
+
+    #[test]
+    fn wrong_types_say_how_to_write_what_was_meant() {
+        let case = |extra: &str| {
+            let diags = load(&(MINIMAL.to_owned() + extra)).unwrap_err();
+            assert_eq!(diags.len(), 1, "{extra}: {diags:?}");
+            (
+                diags[0].message.clone(),
+                diags[0].hint.clone().unwrap_or_default(),
+            )
+        };
+        assert_eq!(
+            case("    requires: chat\n"),
+            (
+                "`requires` must be a list of capabilities, not a string".into(),
+                "write a list: `[chat]`".into()
+            )
+        );
+        assert_eq!(
+            case("    expect: {content_is_json: yes}\n").1,
+            "YAML 1.2 reads `yes` as a string; write `true`"
+        );
+        assert_eq!(
+            case("    expect: {content_is_json: 'false'}\n").1,
+            "remove the quotes: `false`"
+        );
+        assert_eq!(
+            case("    expect:\n      assert:\n        pointer: /id\n        exists: true\n").1,
+            "start each item of the list on its own line with `- `"
+        );
+        // A phrase is not quoted like a key.
+        let diags = load("cases: [just a string]\n").unwrap_err();
+        assert_eq!(diags[0].message, "a case must be a mapping, not a string");
+    }
+
+    #[test]
+    fn a_suite_that_is_not_a_mapping_points_at_its_first_line() {
+        let text = "- name: a\n  request: {path: /models}\n";
+        let diags = load(text).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(
+            diags[0].message,
+            "a suite must be a mapping with a `cases:` list, not a list"
+        );
+        assert_eq!(diags[0].location.span, 0..9);
+        let diags = load("suite: x\ndescription: y\n").unwrap_err();
+        assert_eq!(diags[0].message, "suite has no `cases`");
+        assert_eq!(diags[0].location.span, 0..5);
     }
 
     #[test]
