@@ -1397,16 +1397,16 @@ impl Cx {
                     }
                 }
             }
-            "one_of" => match {
+            "one_of" => {
                 self.check_vars(value, known);
-                self.json(value)?
-            } {
-                Value::Array(items) if !items.is_empty() => AssertOp::OneOf(items),
-                _ => {
-                    self.wrong_type(value, "one_of", "a non-empty list of values");
-                    return None;
+                match self.json(value)? {
+                    Value::Array(items) if !items.is_empty() => AssertOp::OneOf(items),
+                    _ => {
+                        self.wrong_type(value, "one_of", "a non-empty list of values");
+                        return None;
+                    }
                 }
-            },
+            }
             _ => unreachable!("ops come from ASSERT_OPS"),
         };
         Some(Assertion {
