@@ -1254,46 +1254,73 @@ impl Cx {
     }
 
     fn status(&mut self, node: &Node) -> Option<StatusExpect> {
-        let one = |cx: &mut Cx, n: &Node| -> Option<u16> {
-            match n.kind {
-                NodeKind::Int(i) if (100..=599).contains(&i) => Some(i as u16),
+        const FORMS: &str = "a status code, a list of them, or a class like `4xx`";
+        // A code: an integer in range. `in_list` tells a class inside a list apart.
+        let one = |cx: &mut Cx, n: &Node, in_list: bool| -> Option<u16> {
+            match &n.kind {
+                NodeKind::Int(i) if (100..=599).contains(i) => Some(*i as u16),
                 NodeKind::Int(i) => {
                     cx.error(
                         n.span.clone(),
                         &format!("`{i}` is not an HTTP status"),
                         "expected 100..=599",
-                        None,
+                        Some("a status has three digits; write a class such as `2xx` to accept any code in it".into()),
+                    );
+                    None
+                }
+                NodeKind::Str(s) if s.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c)) => {
+                    cx.error(
+                        n.span.clone(),
+                        &format!("status `{s}` is written as a string"),
+                        "a status code is a number",
+                        Some(format!("remove the quotes: `{s}`")),
+                    );
+                    None
+                }
+                NodeKind::Str(s) if in_list && status_class(s).is_some() => {
+                    cx.error(
+                        n.span.clone(),
+                        &format!("`{s}` is a class inside a list of codes"),
+                        "a list holds status codes only",
+                        Some(format!("write `status: {s}` alone, or list the codes")),
                     );
                     None
                 }
                 _ => {
-                    cx.wrong_type(
-                        n,
-                        "status",
-                        "a status code, a list of them, or a class like `4xx`",
-                    );
+                    cx.wrong_type(n, "status", FORMS);
                     None
                 }
             }
         };
         match &node.kind {
-            NodeKind::Str(s) if s.len() == 3 && s.ends_with("xx") => match s[..1].parse::<u16>() {
-                Ok(c @ 1..=5) => Some(StatusExpect::Class(c)),
-                _ => {
-                    self.error(
-                        node.span.clone(),
-                        &format!("`{s}` is not a status class"),
-                        "expected 1xx..5xx",
-                        None,
-                    );
-                    None
+            NodeKind::Str(s) if status_class(s).is_some() => {
+                match status_class(s).expect("checked") {
+                    Ok(c) => Some(StatusExpect::Class(c)),
+                    Err(()) => {
+                        let lower = s.to_ascii_lowercase();
+                        let label = if matches!(status_class(&lower), Some(Ok(_))) {
+                            format!("did you mean `{lower}`?")
+                        } else {
+                            "expected 1xx, 2xx, 3xx, 4xx or 5xx".to_owned()
+                        };
+                        self.error(
+                            node.span.clone(),
+                            &format!("`{s}` is not a status class"),
+                            &label,
+                            Some(
+                                "a class is a digit from 1 to 5 followed by a lower-case `xx`"
+                                    .into(),
+                            ),
+                        );
+                        None
+                    }
                 }
-            },
+            }
             NodeKind::Seq(items) if !items.is_empty() => {
-                let codes: Vec<u16> = items.iter().filter_map(|i| one(self, i)).collect();
+                let codes: Vec<u16> = items.iter().filter_map(|i| one(self, i, true)).collect();
                 (codes.len() == items.len()).then_some(StatusExpect::Exact(codes))
             }
-            _ => one(self, node).map(|c| StatusExpect::Exact(vec![c])),
+            _ => one(self, node, false).map(|c| StatusExpect::Exact(vec![c])),
         }
     }
 
@@ -1456,6 +1483,19 @@ impl Cx {
         }
         out
     }
+}
+
+/// Whether `s` is written like a status class (three characters, the last two `x` in any
+/// case): `Ok(hundreds digit)` when it is one (`1xx`..`5xx`), `Err` when it only looks like one.
+fn status_class(s: &str) -> Option<Result<u16, ()>> {
+    let b = s.as_bytes();
+    if b.len() != 3 || !b[1].eq_ignore_ascii_case(&b'x') || !b[2].eq_ignore_ascii_case(&b'x') {
+        return None;
+    }
+    Some(match b[0] {
+        d @ b'1'..=b'5' if &b[1..] == b"xx" => Ok(u16::from(d - b'0')),
+        _ => Err(()),
+    })
 }
 
 /// `name` made into a variable name: other characters become `_`, and a leading digit gets one.
@@ -1780,6 +1820,40 @@ cases:
         let diags = load("suite: x\ndescription: y\n").unwrap_err();
         assert_eq!(diags[0].message, "suite has no `cases`");
         assert_eq!(diags[0].location.span, 0..5);
+    }
+
+    #[test]
+    fn status_mistakes_say_what_to_write() {
+        let with = |st: &str| {
+            let diags = load(&(MINIMAL.to_owned() + &format!("    expect: {{status: {st}}}\n")))
+                .unwrap_err();
+            assert_eq!(diags.len(), 1, "{st}: {diags:?}");
+            (
+                diags[0].message.clone(),
+                diags[0].label.clone(),
+                diags[0].hint.clone().unwrap_or_default(),
+            )
+        };
+        assert_eq!(
+            with("2XX"),
+            (
+                "`2XX` is not a status class".into(),
+                "did you mean `2xx`?".into(),
+                "a class is a digit from 1 to 5 followed by a lower-case `xx`".into()
+            )
+        );
+        assert_eq!(with("6xx").1, "expected 1xx, 2xx, 3xx, 4xx or 5xx");
+        assert_eq!(with("'200'").0, "status `200` is written as a string");
+        assert_eq!(with("'200'").2, "remove the quotes: `200`");
+        assert_eq!(
+            with("[4xx, 500]").0,
+            "`4xx` is a class inside a list of codes"
+        );
+        assert_eq!(
+            with("ok").0,
+            "`status` must be a status code, a list of them, or a class like `4xx`, not a string"
+        );
+        assert_eq!(with("2000").0, "`2000` is not an HTTP status");
     }
 
     #[test]
