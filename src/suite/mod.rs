@@ -1386,17 +1386,15 @@ impl Cx {
                 match Regex::new(&pattern) {
                     Ok(re) => AssertOp::Matches(re),
                     Err(e) => {
-                        let detail = e.to_string();
-                        let last = detail
-                            .lines()
-                            .last()
-                            .unwrap_or("invalid regex")
-                            .trim()
-                            .to_owned();
+                        let (range, what) = regex_error(&pattern, &e.to_string());
+                        let span = match range {
+                            Some(r) => self.inner_span(value, &pattern, r),
+                            None => value.span.clone(),
+                        };
                         self.error(
-                            value.span.clone(),
+                            span,
                             &format!("invalid regex `{pattern}`"),
-                            &last,
+                            &what,
                             Some("the syntax is Rust's `regex` crate (no look-around); quote the pattern in single quotes to avoid YAML escapes".into()),
                         );
                         return None;
@@ -1483,6 +1481,44 @@ impl Cx {
         }
         out
     }
+}
+
+/// Where in `pattern` the `regex` crate's error points (a byte range), and what it says.
+fn regex_error(pattern: &str, rendered: &str) -> (Option<std::ops::Range<usize>>, String) {
+    let what = rendered
+        .lines()
+        .last()
+        .map(|l| l.trim().trim_start_matches("error: ").to_owned())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "invalid regex".to_owned());
+    (regex_error_range(pattern, rendered), what)
+}
+
+/// The crate renders its errors as text only: the pattern indented by four spaces, a line of
+/// carets under the culprit, then `error: ...`. When the pattern is one line and the carets
+/// are there, their columns (in characters) give the range.
+fn regex_error_range(pattern: &str, rendered: &str) -> Option<std::ops::Range<usize>> {
+    if pattern.contains('\n') {
+        return None;
+    }
+    let lines: Vec<&str> = rendered.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.strip_prefix("    ") == Some(pattern))?;
+    let carets = lines.get(at + 1)?.strip_prefix("    ")?;
+    let first = carets.find('^')?; // only spaces before it: bytes are columns
+    let count = carets[first..].chars().take_while(|&c| c == '^').count();
+    if !carets[first + count..].trim().is_empty() {
+        return None;
+    }
+    let byte = |col: usize| {
+        pattern
+            .char_indices()
+            .nth(col)
+            .map_or(pattern.len(), |(i, _)| i)
+    };
+    let (start, end) = (byte(first), byte(first + count));
+    (start < end).then_some(start..end)
 }
 
 /// Whether `s` is written like a status class (three characters, the last two `x` in any
@@ -1854,6 +1890,25 @@ cases:
             "`status` must be a status code, a list of them, or a class like `4xx`, not a string"
         );
         assert_eq!(with("2000").0, "`2000` is not an HTTP status");
+    }
+
+    #[test]
+    fn a_bad_regex_is_pointed_at_where_the_regex_crate_points() {
+        let text = MINIMAL.to_owned()
+            + "    expect:\n      assert:\n        - pointer: /id\n          matches: '^chatcmpl-(\\w+$'\n";
+        let diags = load(&text).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].label, "unclosed group");
+        let loc = &diags[0].location;
+        assert_eq!(&loc.file.text[loc.span.clone()], "(");
+        // A culprit after multi-byte characters: columns are characters, spans are bytes.
+        let (range, what) = regex_error("é(", &regex::Regex::new("é(").unwrap_err().to_string());
+        assert_eq!((range, what.as_str()), (Some(2..3), "unclosed group"));
+        let (range, _) = regex_error(
+            "a{2,1}",
+            &regex::Regex::new("a{2,1}").unwrap_err().to_string(),
+        );
+        assert_eq!(range, Some(1..6));
     }
 
     #[test]
