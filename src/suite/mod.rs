@@ -1116,7 +1116,7 @@ impl Cx {
                                 &format!("undefined variable `{}`", r.name),
                                 &label,
                                 Some(format!(
-                                    "defined here: {} (add it under `vars:` or `parametrize:`)",
+                                    "defined: {}; define others under `vars:` or `parametrize:`",
                                     known
                                         .iter()
                                         .map(|k| format!("${{{k}}}"))
@@ -1137,12 +1137,7 @@ impl Cx {
                     }) => {}
                 Err(e) => {
                     let span = self.inner_span(node, s, e.range);
-                    self.error(
-                        span,
-                        &e.message,
-                        "here",
-                        Some("write `$${` for a literal `${`".into()),
-                    );
+                    self.error(span, &e.message, &e.label, Some(e.hint));
                 }
             },
             NodeKind::Seq(items) => items.iter().for_each(|i| self.check_vars(i, known)),
