@@ -1183,10 +1183,21 @@ impl Cx {
                 Some((_, k)) => expect.error = Some((*k, self.loc(n.span.clone()))),
                 None => {
                     let names = ErrorKind::ALL.iter().map(|(s, _)| *s);
-                    let label = did_you_mean(&name, names.clone()).map_or_else(
-                        || "unknown error kind".to_owned(),
-                        |s| format!("did you mean `{s}`?"),
-                    );
+                    // OpenAI's own `code` for the mistake is what an author is likely to write.
+                    let openai_code = [
+                        ("model_not_found", "unknown_model"),
+                        ("invalid_api_key", "wrong_key"),
+                    ]
+                    .iter()
+                    .find(|(code, _)| *code == name)
+                    .map(|(_, kind)| *kind);
+                    let label = match (openai_code, did_you_mean(&name, names.clone())) {
+                        (Some(kind), _) => format!(
+                            "did you mean `{kind}`? (`{name}` is OpenAI's error code for it)"
+                        ),
+                        (None, Some(s)) => format!("did you mean `{s}`?"),
+                        (None, None) => "not one of the kinds below".to_owned(),
+                    };
                     self.error(
                         n.span.clone(),
                         &format!("unknown error kind `{name}`"),
@@ -1204,8 +1215,8 @@ impl Cx {
             match schema::names().find(|s| *s == name) {
                 Some(s) => expect.schema = Some((s, self.loc(n.span.clone()))),
                 None => {
-                    let label = did_you_mean(&name, schema::names()).map_or_else(
-                        || "unknown schema".to_owned(),
+                    let label = suggest_schema(&name).map_or_else(
+                        || "not one of the schemas below".to_owned(),
                         |s| format!("did you mean `{s}`?"),
                     );
                     self.error(
@@ -1403,10 +1414,12 @@ impl Cx {
                     Some((_, jt)) => AssertOp::Type(*jt),
                     None => {
                         let names = JsonType::ALL.iter().map(|(s, _)| *s);
-                        let label = did_you_mean(&t, names.clone()).map_or_else(
-                            || "unknown type".to_owned(),
-                            |s| format!("did you mean `{s}`?"),
-                        );
+                        let label = did_you_mean(&t, names.clone())
+                            .or_else(|| json_type_alias(&t))
+                            .map_or_else(
+                                || "not one of the types below".to_owned(),
+                                |s| format!("did you mean `{s}`?"),
+                            );
                         self.error(
                             value.span.clone(),
                             &format!("unknown JSON type `{t}`"),
@@ -1455,8 +1468,12 @@ impl Cx {
             if known {
                 out.push(CheckPattern(id));
             } else {
-                let ids = catalog::CHECKS.iter().map(|c| c.id);
-                let label = did_you_mean(&id, ids).map_or_else(
+                let areas = check_areas();
+                let candidates = catalog::CHECKS
+                    .iter()
+                    .map(|c| c.id)
+                    .chain(areas.iter().map(String::as_str));
+                let label = did_you_mean(&id, candidates).map_or_else(
                     || "not in the catalog".to_owned(),
                     |s| format!("did you mean `{s}`?"),
                 );
@@ -1514,6 +1531,43 @@ fn regex_error_range(pattern: &str, rendered: &str) -> Option<std::ops::Range<us
     };
     let (start, end) = (byte(first), byte(first + count));
     (start < end).then_some(start..end)
+}
+
+/// Every `area.*` pattern the catalog has checks for.
+fn check_areas() -> Vec<String> {
+    let mut areas: Vec<String> = Vec::new();
+    for c in catalog::CHECKS {
+        let pattern = format!("{}.*", c.id.split_once('.').map_or(c.id, |(a, _)| a));
+        if !areas.contains(&pattern) {
+            areas.push(pattern);
+        }
+    }
+    areas
+}
+
+/// The schema meant by `name`: a near spelling, or the one whose name ends with it
+/// (`ChatCompletionResponse` for OpenAI's `CreateChatCompletionResponse`).
+fn suggest_schema(name: &str) -> Option<&'static str> {
+    did_you_mean(name, schema::names()).or_else(|| {
+        let lower = name.to_ascii_lowercase();
+        (lower.len() >= 5)
+            .then(|| schema::names().find(|s| s.to_ascii_lowercase().ends_with(&lower)))
+            .flatten()
+    })
+}
+
+/// JSON Schema's name for a type as other languages spell it.
+fn json_type_alias(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "str" | "text" => "string",
+        "int" | "i64" | "long" => "integer",
+        "float" | "double" | "f64" => "number",
+        "bool" => "boolean",
+        "list" | "vec" | "tuple" => "array",
+        "dict" | "map" | "hash" | "mapping" => "object",
+        "none" | "nil" => "null",
+        _ => return None,
+    })
 }
 
 /// Whether `s` is written like a status class (three characters, the last two `x` in any
@@ -1904,6 +1958,36 @@ cases:
             &regex::Regex::new("a{2,1}").unwrap_err().to_string(),
         );
         assert_eq!(range, Some(1..6));
+    }
+
+    #[test]
+    fn names_get_suggestions_beyond_typos() {
+        let label = |extra: &str| {
+            let diags = load(&(MINIMAL.to_owned() + extra)).unwrap_err();
+            assert_eq!(diags.len(), 1, "{extra}: {diags:?}");
+            diags[0].label.clone()
+        };
+        assert_eq!(label("    checks: ['tool.*']\n"), "did you mean `tools.*`?");
+        assert_eq!(
+            label("    expect: {schema: ChatCompletionResponse}\n"),
+            "did you mean `CreateChatCompletionResponse`?"
+        );
+        assert_eq!(
+            label("    expect: {assert: [{pointer: /id, type: str}]}\n"),
+            "did you mean `string`?"
+        );
+        assert_eq!(
+            label("    expect: {assert: [{pointer: /x, type: dict}]}\n"),
+            "did you mean `object`?"
+        );
+        assert_eq!(
+            label("    expect: {error: model_not_found}\n"),
+            "did you mean `unknown_model`? (`model_not_found` is OpenAI's error code for it)"
+        );
+        assert_eq!(
+            label("    expect: {error: teapot}\n"),
+            "not one of the kinds below"
+        );
     }
 
     #[test]
