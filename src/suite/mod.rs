@@ -463,7 +463,7 @@ pub fn load_one(file: SourceFile) -> Result<(Suite, Location), Vec<Diagnostic>> 
             return Err(cx.diags);
         }
         Err(e) => {
-            cx.error(e.span, &e.message, "here", e.hint);
+            cx.error(e.span, &e.message, &e.label, e.hint);
             return Err(cx.diags);
         }
     };
@@ -631,7 +631,7 @@ impl Cx {
         match node.to_json() {
             Ok(v) => Some(v),
             Err(e) => {
-                self.error(e.span, &e.message, "here", e.hint);
+                self.error(e.span, &e.message, &e.label, e.hint);
                 None
             }
         }
