@@ -1026,14 +1026,22 @@ impl Cx {
             None => Method::Get,
         };
         if method == Method::Post && matches!(body, Body::None) && !body_conflict {
-            let span = node
-                .key_node("body")
-                .or_else(|| node.key_node("path"))
-                .map_or_else(|| node.span.clone(), |k| k.span.clone());
+            // Point at what made it a POST without a body: an empty `body:`, the method, or the
+            // path that makes POST the default.
+            let (span, label) = match (node.key_node("body"), node.get("method"), node.get("path"))
+            {
+                (Some(k), _, _) => (k.span.clone(), "`body` is empty".to_owned()),
+                (None, Some(m), _) => (m.span.clone(), "a POST needs a body".to_owned()),
+                (None, None, Some(p)) => (
+                    p.span.clone(),
+                    "a POST by default: the path ends in `/chat/completions`".to_owned(),
+                ),
+                (None, None, None) => (node.span.clone(), "a POST needs a body".to_owned()),
+            };
             self.error(
                 span,
                 &format!("request `POST {path}` has no body"),
-                "a POST needs a body",
+                &label,
                 Some("add `body:` (JSON written as YAML), or `raw_body: \"\"` to send an empty body on purpose".into()),
             );
         }
@@ -1987,6 +1995,35 @@ cases:
         assert_eq!(
             label("    expect: {error: teapot}\n"),
             "not one of the kinds below"
+        );
+    }
+
+    #[test]
+    fn a_post_without_a_body_points_at_what_made_it_a_post() {
+        let at = |request: &str| {
+            let text = format!("cases:\n  - name: a\n    request: {request}\n");
+            let diags = load(&text).unwrap_err();
+            assert_eq!(diags.len(), 1, "{request}: {diags:?}");
+            let loc = &diags[0].location;
+            (
+                loc.file.text[loc.span.clone()].to_owned(),
+                diags[0].label.clone(),
+            )
+        };
+        assert_eq!(
+            at("{path: /chat/completions}"),
+            (
+                "/chat/completions".into(),
+                "a POST by default: the path ends in `/chat/completions`".into()
+            )
+        );
+        assert_eq!(
+            at("{method: post, path: /models}"),
+            ("post".into(), "a POST needs a body".into())
+        );
+        assert_eq!(
+            at("{path: /chat/completions, body: null}"),
+            ("body".into(), "`body` is empty".into())
         );
     }
 
