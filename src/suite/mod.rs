@@ -823,7 +823,7 @@ impl Cx {
                     node.span.start..node.span.start,
                     "case has no `name`",
                     "add `name: ...`",
-                    None,
+                    Some("a case's name is unique in its suite and names it in results and filters (`suite::name[target]`)".into()),
                 );
                 return None;
             }
@@ -892,7 +892,7 @@ impl Cx {
                 None => {
                     let names = Capability::ALL.iter().map(|(s, _)| *s);
                     let label = did_you_mean(&name, names.clone()).map_or_else(
-                        || "unknown capability".to_owned(),
+                        || "not one of the capabilities below".to_owned(),
                         |s| format!("did you mean `{s}`?"),
                     );
                     self.error(
@@ -969,7 +969,10 @@ impl Cx {
                     node.span.start..node.span.start,
                     "request has no `path`",
                     "add `path: /chat/completions`",
-                    None,
+                    Some(
+                        "the path is appended to the target's base URL, which already ends in /v1"
+                            .into(),
+                    ),
                 );
                 return None;
             }
@@ -1014,7 +1017,10 @@ impl Cx {
                             n.span.clone(),
                             &format!("unsupported method `{m}`"),
                             "expected GET, POST or DELETE",
-                            None,
+                            Some(
+                                "the Chat Completions API and its model endpoints use only these"
+                                    .into(),
+                            ),
                         );
                         return None;
                     }
@@ -1084,7 +1090,7 @@ impl Cx {
                         n.span.clone(),
                         &format!("unknown auth mode `{other}`"),
                         &label,
-                        None,
+                        Some("`key` sends the target's key (the default), `none` no Authorization header, `invalid` a key no server knows".into()),
                     );
                     Auth::Key
                 }
@@ -1348,7 +1354,7 @@ impl Cx {
                 node.span.clone(),
                 "assertion has no `pointer`",
                 "add `pointer: /choices/0/message/role`",
-                None,
+                Some("a JSON pointer says which value of the response body is meant; `\"\"` is the whole body".into()),
             );
             return None;
         };
@@ -1375,7 +1381,7 @@ impl Cx {
                     pointer_node.span.clone(),
                     "assertion says nothing about the value",
                     "add one of: equals, matches, exists, type, one_of",
-                    None,
+                    Some("`exists: true` asserts only that the value is there".into()),
                 );
                 return None;
             }
@@ -2025,6 +2031,26 @@ cases:
             at("{path: /chat/completions, body: null}"),
             ("body".into(), "`body` is empty".into())
         );
+    }
+
+    #[test]
+    fn every_diagnostic_has_a_hint_or_a_suggestion() {
+        // One mistake of each kind this file reports; each must say how to fix it.
+        for extra in [
+            "    request: {path: /models, auth: nokey}\n",
+            "    request: {path: /models, method: PUT}\n",
+            "    request: {method: GET}\n",
+            "    requires: [teleport]\n    request: {path: /models}\n",
+            "    request: {path: /models}\n    expect: {assert: [{exists: true}]}\n",
+            "    request: {path: /models}\n    expect: {assert: [{pointer: /id}]}\n",
+        ] {
+            let text = format!("cases:\n  - name: a\n{extra}");
+            let diags = load(&text).unwrap_err();
+            assert_eq!(diags.len(), 1, "{extra}: {diags:?}");
+            assert!(diags[0].hint.is_some(), "{extra}: {:?}", diags[0]);
+        }
+        let diags = load("cases:\n  - description: x\n    request: {path: /models}\n").unwrap_err();
+        assert!(diags[0].hint.is_some(), "{:?}", diags[0]);
     }
 
     #[test]
