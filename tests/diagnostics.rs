@@ -41,6 +41,32 @@ fn bad_suites_render_golden_diagnostics() {
     });
 }
 
+#[test]
+fn each_bad_suite_gets_one_diagnostic_with_a_way_out() {
+    // Each file holds one mistake: a second diagnostic would be noise that follows from the
+    // first, and a diagnostic must say how to fix it (a hint, or a suggestion under the caret).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_suites");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/bad_suites exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 21, "only {} bad suites", paths.len());
+    let mut poor = Vec::new();
+    for path in &paths {
+        let text = std::fs::read_to_string(path).expect("readable");
+        let shown = path.display().to_string();
+        let err = suite::load_sources([(shown.clone(), text)]).expect_err("a bad suite");
+        match err.diagnostics() {
+            [d] if d.hint.is_some() || d.label.starts_with("did you mean") => {}
+            [d] => poor.push(format!("{shown}: no hint: {}", d.message)),
+            diags => poor.push(format!("{shown}: {} diagnostics", diags.len())),
+        }
+    }
+    assert!(poor.is_empty(), "{}", poor.join("\n"));
+}
+
 // ---- the binary, end to end -------------------------------------------------------------
 
 fn gatecheck(args: &[&str]) -> Output {
