@@ -2053,6 +2053,55 @@ cases:
         assert!(diags[0].hint.is_some(), "{:?}", diags[0]);
     }
 
+    /// `schemas/suite.schema.json` documents exactly the keys this loader accepts, level by
+    /// level (tests/suite_schema.rs checks its enums and validates the shipped suites).
+    #[test]
+    fn the_suite_schema_lists_the_loaders_keys() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/suite.schema.json");
+        let text = std::fs::read_to_string(path).expect("the suite schema is committed");
+        let schema: Value = serde_json::from_str(&text).expect("the suite schema is JSON");
+        let keys = |at: &Value| -> Vec<String> {
+            let mut keys: Vec<String> = at["properties"]
+                .as_object()
+                .expect("properties")
+                .keys()
+                .cloned()
+                .collect();
+            keys.sort();
+            keys
+        };
+        let sorted = |list: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
+            v.sort();
+            v
+        };
+        let defs = &schema["$defs"];
+        assert_eq!(keys(&schema), sorted(SUITE_KEYS), "suite keys");
+        assert_eq!(keys(&defs["case"]), sorted(CASE_KEYS), "case keys");
+        assert_eq!(keys(&defs["request"]), sorted(REQUEST_KEYS), "request keys");
+        assert_eq!(keys(&defs["expect"]), sorted(EXPECT_KEYS), "expect keys");
+        assert_eq!(
+            keys(&defs["assertion"]),
+            sorted(ASSERT_KEYS),
+            "assertion keys"
+        );
+        let ops: Vec<String> = defs["assertion"]["oneOf"]
+            .as_array()
+            .expect("oneOf")
+            .iter()
+            .map(|alt| alt["required"][0].as_str().expect("one op").to_owned())
+            .collect();
+        assert_eq!(ops, ASSERT_OPS, "assertion operations, in order");
+        let builtins: Vec<&str> = defs["case"]["properties"]["parametrize"]["propertyNames"]["not"]
+            ["enum"]
+            .as_array()
+            .expect("built-ins")
+            .iter()
+            .map(|v| v.as_str().expect("a name"))
+            .collect();
+        assert_eq!(builtins, BUILTIN_VARS, "built-in variables");
+    }
+
     #[test]
     fn the_shipped_suites_load() {
         let suites = load_shipped().unwrap_or_else(|e| panic!("{e}"));
