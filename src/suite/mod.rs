@@ -1964,14 +1964,14 @@ cases:
         assert_eq!(diags[0].label, "unclosed group");
         let loc = &diags[0].location;
         assert_eq!(&loc.file.text[loc.span.clone()], "(");
+        // Through a function, so that clippy does not reject the bad patterns themselves.
+        let located = |pattern: &str| {
+            let rendered = Regex::new(pattern).expect_err("a bad pattern").to_string();
+            regex_error(pattern, &rendered)
+        };
         // A culprit after multi-byte characters: columns are characters, spans are bytes.
-        let (range, what) = regex_error("é(", &regex::Regex::new("é(").unwrap_err().to_string());
-        assert_eq!((range, what.as_str()), (Some(2..3), "unclosed group"));
-        let (range, _) = regex_error(
-            "a{2,1}",
-            &regex::Regex::new("a{2,1}").unwrap_err().to_string(),
-        );
-        assert_eq!(range, Some(1..6));
+        assert_eq!(located("é("), (Some(2..3), "unclosed group".to_owned()));
+        assert_eq!(located("a{2,1}").0, Some(1..6));
     }
 
     #[test]
