@@ -25,7 +25,11 @@ use crate::suite;
 use crate::transport::{Limits, Transport};
 
 #[derive(Debug, Parser)]
-#[command(name = "gatecheck", version, about = "Conformance and compatibility harness for OpenAI-compatible Chat Completions APIs")]
+#[command(
+    name = "gatecheck",
+    version,
+    about = "Conformance and compatibility harness for OpenAI-compatible Chat Completions APIs"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -144,7 +148,8 @@ pub enum SchemasCommand {
 }
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
-    config::parse_duration(s).ok_or_else(|| format!("`{s}` is not a duration (write e.g. 30s, 1500ms or 2m)"))
+    config::parse_duration(s)
+        .ok_or_else(|| format!("`{s}` is not a duration (write e.g. 30s, 1500ms or 2m)"))
 }
 
 /// Entry point of the binary.
@@ -154,7 +159,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run_command(args),
         Command::Serve(args) => serve_command(args),
         Command::Explain(args) => explain_command(&args),
-        Command::Schemas(SchemasCommand::Extract { spec, out, check }) => extract_command(&spec, &out, check),
+        Command::Schemas(SchemasCommand::Extract { spec, out, check }) => {
+            extract_command(&spec, &out, check)
+        }
     };
     ExitCode::from(code)
 }
@@ -190,17 +197,18 @@ fn run_command(args: RunArgs) -> u8 {
     };
     let mut libtest_argv = vec!["gatecheck run".to_owned()];
     libtest_argv.extend(args.libtest.iter().cloned());
-    let filter: libtest_mimic::Arguments = match <libtest_mimic::Arguments as Parser>::try_parse_from(&libtest_argv) {
-        Ok(a) => a,
-        Err(e) => {
-            let first = e.to_string();
-            let first = first.lines().next().unwrap_or("invalid libtest arguments");
-            return setup_error(format!(
-                "{} (after `--`)\n(hint: after `--` come libtest arguments: FILTER, --exact, --skip PATTERN, --list)",
-                first.trim_start_matches("error: ")
-            ));
-        }
-    };
+    let filter: libtest_mimic::Arguments =
+        match <libtest_mimic::Arguments as Parser>::try_parse_from(&libtest_argv) {
+            Ok(a) => a,
+            Err(e) => {
+                let first = e.to_string();
+                let first = first.lines().next().unwrap_or("invalid libtest arguments");
+                return setup_error(format!(
+                    "{} (after `--`)\n(hint: after `--` come libtest arguments: FILTER, --exact, --skip PATTERN, --list)",
+                    first.trim_start_matches("error: ")
+                ));
+            }
+        };
 
     let suites = if args.paths.is_empty() {
         suite::load_shipped()
@@ -303,7 +311,10 @@ fn run_command(args: RunArgs) -> u8 {
             Format::Json => Box::new(JsonLines::new(stdout)),
         };
         let mut fan = FanOut(vec![reporter]);
-        let result = run::execute(&plan, &selected, &transport, &options, &mut fan).await;
+        let interrupt = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let result = run::execute(&plan, &selected, &transport, &options, &mut fan, interrupt).await;
         drop(fan);
         if let Some(gw) = gateway {
             gw.shutdown().await;
@@ -334,7 +345,11 @@ fn random_key() -> String {
     let mut out = String::from("sk-gc-");
     for _ in 0..2 {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
         out.push_str(&format!("{:016x}", h.finish()));
     }
     out
@@ -358,7 +373,10 @@ fn serve_command(args: ServeArgs) -> u8 {
                 ));
             }
         },
-        None => ("sk-gatecheck".to_owned(), "the default key `sk-gatecheck`".to_owned()),
+        None => (
+            "sk-gatecheck".to_owned(),
+            "the default key `sk-gatecheck`".to_owned(),
+        ),
     };
     let options = GatewayOptions {
         api_key: key,
@@ -392,14 +410,19 @@ fn explain_command(args: &ExplainArgs) -> u8 {
     }
     let id = args.id.as_deref().unwrap_or_default();
     let Some(c) = catalog::lookup(id) else {
-        let hint = did_you_mean(id, catalog::ids())
-            .map_or_else(|| "`gatecheck explain --list` prints every check".to_owned(), |s| format!("did you mean `{s}`?"));
+        let hint = did_you_mean(id, catalog::ids()).map_or_else(
+            || "`gatecheck explain --list` prints every check".to_owned(),
+            |s| format!("did you mean `{s}`?"),
+        );
         return setup_error(format!("unknown check `{id}`\n(hint: {hint})"));
     };
     println!("{}", c.id);
     println!("  {}", c.summary);
     println!();
-    println!("severity:   {} (the worst it reports; single findings may be milder)", c.severity);
+    println!(
+        "severity:   {} (the worst it reports; single findings may be milder)",
+        c.severity
+    );
     println!("breaks:     {}", c.breaks);
     println!("provenance: {}", c.provenance);
     exit::SUCCESS
@@ -431,7 +454,9 @@ fn extract_command(spec: &std::path::Path, out: &std::path::Path, check: bool) -
             if std::fs::read_to_string(&path).ok().as_deref() != Some(fresh.as_str()) {
                 stale.push(path.display().to_string());
             }
-        } else if let Err(e) = std::fs::create_dir_all(out).and_then(|()| std::fs::write(&path, fresh)) {
+        } else if let Err(e) =
+            std::fs::create_dir_all(out).and_then(|()| std::fs::write(&path, fresh))
+        {
             return setup_error(format!("failed to write `{}`: {e}", path.display()));
         } else {
             println!("wrote {}", path.display());
@@ -443,7 +468,10 @@ fn extract_command(spec: &std::path::Path, out: &std::path::Path, check: bool) -
         }
         exit::SUCCESS
     } else {
-        eprintln!("stale: {}\n(hint: run `gatecheck schemas extract`)", stale.join(", "));
+        eprintln!(
+            "stale: {}\n(hint: run `gatecheck schemas extract`)",
+            stale.join(", ")
+        );
         exit::FAILED
     }
 }

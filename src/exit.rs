@@ -32,10 +32,42 @@ mod tests {
 
     #[test]
     fn failures_beat_errors_beat_success() {
-        let with = |counts: Counts| for_summary(&Summary { counts, ..Summary::default() });
-        assert_eq!(with(Counts { pass: 3, skipped: 1, ..Counts::default() }), SUCCESS);
-        assert_eq!(with(Counts { pass: 3, error: 1, ..Counts::default() }), NOT_JUDGED);
-        assert_eq!(with(Counts { inconclusive: 1, ..Counts::default() }), NOT_JUDGED);
-        assert_eq!(with(Counts { fail: 1, error: 1, ..Counts::default() }), FAILED);
+        let with = |counts: Counts| {
+            for_summary(&Summary {
+                counts,
+                ..Summary::default()
+            })
+        };
+        assert_eq!(
+            with(Counts {
+                pass: 3,
+                skipped: 1,
+                ..Counts::default()
+            }),
+            SUCCESS
+        );
+        assert_eq!(
+            with(Counts {
+                pass: 3,
+                error: 1,
+                ..Counts::default()
+            }),
+            NOT_JUDGED
+        );
+        assert_eq!(
+            with(Counts {
+                inconclusive: 1,
+                ..Counts::default()
+            }),
+            NOT_JUDGED
+        );
+        assert_eq!(
+            with(Counts {
+                fail: 1,
+                error: 1,
+                ..Counts::default()
+            }),
+            FAILED
+        );
     }
 }

@@ -53,7 +53,8 @@ pub struct Fixture {
 
 /// Reads and parses a fixture file.
 pub fn load(path: &Path) -> Result<Fixture, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
     parse(&path.display().to_string(), &bytes)
 }
 
@@ -61,18 +62,25 @@ pub fn load(path: &Path) -> Result<Fixture, String> {
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
     let err = |m: &str| format!("{path}: {m}");
     let case_at = find(bytes, b"=== case\n").ok_or_else(|| err("no `=== case` section"))?;
-    let response_at = find(bytes, b"\n=== response\n").ok_or_else(|| err("no `=== response` section"))?;
-    let findings_at = find(bytes, b"\n=== findings\n").ok_or_else(|| err("no `=== findings` section"))?;
+    let response_at =
+        find(bytes, b"\n=== response\n").ok_or_else(|| err("no `=== response` section"))?;
+    let findings_at =
+        find(bytes, b"\n=== findings\n").ok_or_else(|| err("no `=== findings` section"))?;
     if !(case_at < response_at && response_at < findings_at) {
-        return Err(err("sections must come in the order case, response, findings"));
+        return Err(err(
+            "sections must come in the order case, response, findings",
+        ));
     }
-    let header = std::str::from_utf8(&bytes[..case_at]).map_err(|_| err("the header is not UTF-8"))?;
+    let header =
+        std::str::from_utf8(&bytes[..case_at]).map_err(|_| err("the header is not UTF-8"))?;
     let description: Vec<String> = header
         .lines()
         .filter_map(|l| l.strip_prefix('#').map(|d| d.trim().to_owned()))
         .collect();
     if description.is_empty() {
-        return Err(err("start with `#` lines that say what the exchange shows and where it comes from"));
+        return Err(err(
+            "start with `#` lines that say what the exchange shows and where it comes from",
+        ));
     }
     let case_text = std::str::from_utf8(&bytes[case_at + "=== case\n".len()..response_at])
         .map_err(|_| err("the case is not UTF-8"))?;
@@ -84,9 +92,16 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
     let exchange = parse_response(&case, response).map_err(|m| err(&m))?;
     let mut outcome = None;
     let mut findings = Vec::new();
-    for line in findings_text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in findings_text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         if let Some(o) = line.strip_prefix("outcome:") {
-            outcome = Some(parse_outcome(o.trim()).ok_or_else(|| err(&format!("unknown outcome `{}`", o.trim())))?);
+            outcome = Some(
+                parse_outcome(o.trim())
+                    .ok_or_else(|| err(&format!("unknown outcome `{}`", o.trim())))?,
+            );
             continue;
         }
         let (id, sev) = line
@@ -95,7 +110,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
         if crate::catalog::lookup(id).is_none() {
             return Err(err(&format!("unknown check `{id}`")));
         }
-        let sev = parse_severity(sev.trim()).ok_or_else(|| err(&format!("unknown severity `{sev}`")))?;
+        let sev =
+            parse_severity(sev.trim()).ok_or_else(|| err(&format!("unknown severity `{sev}`")))?;
         findings.push((id.to_owned(), sev));
     }
     Ok(Fixture {
@@ -119,13 +135,20 @@ fn plan_case(path: &str, case_text: &str) -> Result<PlannedCase, String> {
         suite_text.push_str(line);
         suite_text.push('\n');
     }
-    let (suite, _) = crate::suite::load_one(SourceFile::new(path, suite_text)).map_err(|diags| {
-        diags.iter().map(|d| d.render(false)).collect::<Vec<_>>().join("\n")
-    })?;
+    let (suite, _) =
+        crate::suite::load_one(SourceFile::new(path, suite_text)).map_err(|diags| {
+            diags
+                .iter()
+                .map(|d| d.render(false))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
     let target = Arc::new(fixture_target());
     let mut plan = plan::build(&[suite], &[target]);
     if plan.cases.len() != 1 {
-        return Err(format!("{path}: a fixture holds exactly one case (no `parametrize`)"));
+        return Err(format!(
+            "{path}: a fixture holds exactly one case (no `parametrize`)"
+        ));
     }
     Ok(plan.cases.remove(0))
 }
@@ -146,7 +169,8 @@ pub fn fixture_target() -> Target {
 
 fn parse_response(case: &PlannedCase, raw: &[u8]) -> Result<Exchange, String> {
     let head_end = find(raw, b"\n\n").ok_or("the response needs a blank line after its headers")?;
-    let head = std::str::from_utf8(&raw[..head_end]).map_err(|_| "the response head is not UTF-8")?;
+    let head =
+        std::str::from_utf8(&raw[..head_end]).map_err(|_| "the response head is not UTF-8")?;
     let body = raw[head_end + 2..].to_vec();
     let mut lines = head.lines();
     let status_line = lines.next().ok_or("the response has no status line")?;
@@ -157,7 +181,9 @@ fn parse_response(case: &PlannedCase, raw: &[u8]) -> Result<Exchange, String> {
         .ok_or_else(|| format!("bad status line `{status_line}` (write `HTTP/1.1 200 OK`)"))?;
     let mut headers = Vec::new();
     for line in lines {
-        let (k, v) = line.split_once(':').ok_or_else(|| format!("bad header line `{line}`"))?;
+        let (k, v) = line
+            .split_once(':')
+            .ok_or_else(|| format!("bad header line `{line}`"))?;
         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
     }
     let request = SentRequest {
@@ -170,15 +196,26 @@ fn parse_response(case: &PlannedCase, raw: &[u8]) -> Result<Exchange, String> {
 }
 
 fn parse_outcome(s: &str) -> Option<Outcome> {
-    [Outcome::Pass, Outcome::Fail, Outcome::Error, Outcome::Inconclusive, Outcome::Skipped]
-        .into_iter()
-        .find(|o| o.as_str() == s)
+    [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Error,
+        Outcome::Inconclusive,
+        Outcome::Skipped,
+    ]
+    .into_iter()
+    .find(|o| o.as_str() == s)
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {
-    [Severity::Info, Severity::Variant, Severity::Warning, Severity::Violation]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+    [
+        Severity::Info,
+        Severity::Variant,
+        Severity::Warning,
+        Severity::Violation,
+    ]
+    .into_iter()
+    .find(|v| v.as_str() == s)
 }
 
 /// Every fixture file under `dir`, sorted.
@@ -227,19 +264,36 @@ err.envelope violation
     #[test]
     fn parses_every_section() {
         let f = parse("x.http", SAMPLE.as_bytes()).unwrap();
-        assert_eq!(f.description[1], "source: hand-written after vllm-project/vllm#12886");
+        assert_eq!(
+            f.description[1],
+            "source: hand-written after vllm-project/vllm#12886"
+        );
         assert_eq!(f.case.request.json.as_ref().unwrap()["model"], MODEL);
         assert_eq!(f.exchange.status(), Some(404));
-        assert_eq!(f.exchange.body, br#"{"object":"error","message":"nope","code":404}"#);
+        assert_eq!(
+            f.exchange.body,
+            br#"{"object":"error","message":"nope","code":404}"#
+        );
         assert_eq!(f.outcome, Outcome::Fail);
-        assert_eq!(f.findings, vec![("err.envelope".to_owned(), Severity::Violation)]);
+        assert_eq!(
+            f.findings,
+            vec![("err.envelope".to_owned(), Severity::Violation)]
+        );
     }
 
     #[test]
     fn rejects_unknown_checks_and_missing_outcomes() {
         let bad = SAMPLE.replace("err.envelope", "err.envelop");
-        assert!(parse("x.http", bad.as_bytes()).unwrap_err().contains("unknown check `err.envelop`"));
+        assert!(
+            parse("x.http", bad.as_bytes())
+                .unwrap_err()
+                .contains("unknown check `err.envelop`")
+        );
         let bad = SAMPLE.replace("outcome: fail\n", "");
-        assert!(parse("x.http", bad.as_bytes()).unwrap_err().contains("outcome"));
+        assert!(
+            parse("x.http", bad.as_bytes())
+                .unwrap_err()
+                .contains("outcome")
+        );
     }
 }

@@ -26,6 +26,7 @@ pub mod profile;
 pub mod report;
 pub mod run;
 pub mod schema;
+pub mod sse;
 pub mod suite;
 pub mod transport;
 pub mod yaml;

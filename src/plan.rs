@@ -74,7 +74,17 @@ pub fn build(suites: &[Suite], targets: &[Arc<Target>]) -> Plan {
         for case in &suite.cases {
             for params in expand(&case.parametrize) {
                 for target in targets {
-                    for model in &target.models {
+                    // A case that parametrizes `model` names its models itself.
+                    let param_model = params
+                        .iter()
+                        .find(|(k, _)| k == "model")
+                        .and_then(|(_, v)| v.as_str())
+                        .map(str::to_owned);
+                    let models = match &param_model {
+                        Some(m) => std::slice::from_ref(m),
+                        None => target.models.as_slice(),
+                    };
+                    for model in models {
                         let name = name(&suite.name, case, &params, target, model);
                         let vars = variables(suite, &params, target, model);
                         let request = render(case, &vars, target);
@@ -141,7 +151,8 @@ fn name(
             .collect();
         name.push_str(&format!("({})", parts.join(",")));
     }
-    if target.models.len() > 1 {
+    let param_model = params.iter().any(|(k, _)| k == "model");
+    if target.models.len() > 1 && !param_model {
         name.push_str(&format!("[{},{model}]", target.name));
     } else {
         name.push_str(&format!("[{}]", target.name));
@@ -174,7 +185,8 @@ fn dedupe_names(cases: &mut [PlannedCase]) {
     }
 }
 
-/// The variables of one planned case; parameters shadow suite `vars`, built-ins shadow both.
+/// The variables of one planned case: suite `vars`, then the built-ins, then parameters (a
+/// case may parametrize `model` to run over models of its own choosing).
 fn variables(
     suite: &Suite,
     params: &[(String, Value)],
@@ -182,9 +194,9 @@ fn variables(
     model: &str,
 ) -> BTreeMap<String, Value> {
     let mut vars = suite.vars.clone();
-    vars.extend(params.iter().cloned());
     vars.insert("model".into(), Value::String(model.to_owned()));
     vars.insert("target".into(), Value::String(target.name.clone()));
+    vars.extend(params.iter().cloned());
     vars
 }
 
@@ -338,5 +350,24 @@ cases:
             plan.cases[2].skip.as_deref(),
             Some("target `a` (profile `openai`) lacks image_output")
         );
+    }
+
+    #[test]
+    fn a_case_can_parametrize_over_models() {
+        let text = "cases:\n  - name: m\n    parametrize: {model: [a, b]}\n    request: {path: '/models/${model}'}\n";
+        let plan = build(&[suite(text)], &[target("t", &["x", "y"])]);
+        let names: Vec<(&str, &str)> = plan
+            .cases
+            .iter()
+            .map(|c| (c.name.as_str(), c.request.path.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("s::m(model=a)[t]", "/models/a"),
+                ("s::m(model=b)[t]", "/models/b")
+            ]
+        );
+        assert_eq!(plan.cases[1].model, "b");
     }
 }

@@ -63,7 +63,10 @@ pub struct Summary {
 /// order, `Finished`.
 #[derive(Debug)]
 pub enum Event<'a> {
-    Started { cases: &'a [PlannedCase], targets: Vec<String> },
+    Started {
+        cases: &'a [PlannedCase],
+        targets: Vec<String>,
+    },
     CaseFinished(&'a CaseReport),
     Finished(&'a Summary),
 }
@@ -94,13 +97,16 @@ pub struct RunOptions {
     pub judging: Judging,
 }
 
-/// Runs the selected cases of the plan (all of them when `selected` is `None`).
+/// Runs the selected cases of the plan (indices into `plan.cases`). When `interrupt` completes
+/// (the CLI passes Ctrl-C), cases still in flight are abandoned and the ones that finished are
+/// reported; pass `std::future::pending()` to run to the end.
 pub async fn execute(
     plan: &Plan,
     selected: &[usize],
     transport: &Transport,
     options: &RunOptions,
     reporter: &mut dyn Reporter,
+    interrupt: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<Summary> {
     let started = Instant::now();
     let cases: Vec<PlannedCase> = selected.iter().map(|&i| plan.cases[i].clone()).collect();
@@ -172,7 +178,7 @@ pub async fn execute(
     let mut summary = Summary::default();
     let mut pending: BTreeMap<usize, CaseReport> = BTreeMap::new();
     let mut next = 0;
-    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut interrupt = std::pin::pin!(interrupt);
     loop {
         let received = tokio::select! {
             r = rx.recv() => r,

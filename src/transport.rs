@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 
 use crate::config::Target;
-use crate::exchange::{End, Exchange, Read, ResponseHead, SentRequest, Timing, TransportError, TransportErrorKind};
+use crate::exchange::{
+    End, Exchange, Read, ResponseHead, SentRequest, Timing, TransportError, TransportErrorKind,
+};
 use crate::plan::PlannedRequest;
 use crate::suite::{Auth, Method};
 
@@ -57,6 +59,7 @@ impl Transport {
             Auth::Invalid => Some(INVALID_KEY.to_owned()),
             Auth::None => None,
         };
+        let secret = target.api_key.as_ref().map(|k| k.expose());
         if let Some(key) = key {
             builder = builder.header("authorization", format!("Bearer {key}"));
             shown_headers.push(("authorization".into(), "Bearer [redacted]".into()));
@@ -99,10 +102,14 @@ impl Transport {
                 return finish(
                     ex,
                     start,
-                    fail(TransportErrorKind::Timeout, format!("no response head within {}", secs(self.limits.total))),
+                    fail(
+                        TransportErrorKind::Timeout,
+                        format!("no response head within {}", secs(self.limits.total)),
+                    ),
+                    secret,
                 );
             }
-            Ok(Err(e)) => return finish(ex, start, classify(&e)),
+            Ok(Err(e)) => return finish(ex, start, classify(&e), secret),
             Ok(Ok(r)) => r,
         };
         ex.timing.headers = Some(start.elapsed());
@@ -111,7 +118,12 @@ impl Transport {
             headers: response
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect(),
         });
         let mut stream = response.bytes_stream();
@@ -120,12 +132,16 @@ impl Transport {
                 Err(_) => {
                     let e = fail(
                         TransportErrorKind::Timeout,
-                        format!("the body did not complete within {} ({} bytes received)", secs(self.limits.total), ex.body.len()),
+                        format!(
+                            "the body did not complete within {} ({} bytes received)",
+                            secs(self.limits.total),
+                            ex.body.len()
+                        ),
                     );
-                    return finish(ex, start, e);
+                    return finish(ex, start, e, secret);
                 }
                 Ok(None) => break,
-                Ok(Some(Err(e))) => return finish(ex, start, classify(&e)),
+                Ok(Some(Err(e))) => return finish(ex, start, classify(&e), secret),
                 Ok(Some(Ok(chunk))) => {
                     let at = start.elapsed();
                     if ex.timing.first_byte.is_none() {
@@ -134,9 +150,12 @@ impl Transport {
                     if ex.body.len() + chunk.len() > self.limits.max_body_bytes {
                         let e = fail(
                             TransportErrorKind::BodyTooLarge,
-                            format!("the body exceeded the cap of {} bytes", self.limits.max_body_bytes),
+                            format!(
+                                "the body exceeded the cap of {} bytes",
+                                self.limits.max_body_bytes
+                            ),
                         );
-                        return finish(ex, start, e);
+                        return finish(ex, start, e, secret);
                     }
                     ex.reads.push(Read {
                         offset: ex.body.len(),
@@ -147,14 +166,54 @@ impl Transport {
                 }
             }
         }
-        finish(ex, start, End::Complete)
+        finish(ex, start, End::Complete, secret)
     }
 }
 
-fn finish(mut ex: Exchange, start: Instant, end: End) -> Exchange {
+fn finish(mut ex: Exchange, start: Instant, end: End, key: Option<&str>) -> Exchange {
     ex.timing.total = start.elapsed();
     ex.end = end;
+    if let Some(key) = key {
+        scrub(&mut ex, key);
+    }
     ex
+}
+
+/// Replaces every occurrence of the key the server echoed back (in an error message, a
+/// debugging header) with `[redacted]`, so that no later stage, report or snapshot holds it,
+/// not even cut in half by a truncated message.
+fn scrub(ex: &mut Exchange, key: &str) {
+    const MASK: &[u8] = b"[redacted]";
+    let needle = key.as_bytes();
+    if needle.len() < 8 {
+        return;
+    }
+    if ex.body.windows(needle.len()).any(|w| w == needle) {
+        let mut out = Vec::with_capacity(ex.body.len());
+        let mut i = 0;
+        while i < ex.body.len() {
+            if ex.body[i..].starts_with(needle) {
+                out.extend_from_slice(MASK);
+                i += needle.len();
+            } else {
+                out.push(ex.body[i]);
+                i += 1;
+            }
+        }
+        // Reads keep their arrival times; the last one absorbs the length change.
+        let delta = out.len() as isize - ex.body.len() as isize;
+        if let Some(last) = ex.reads.last_mut() {
+            last.len = (last.len as isize + delta).max(0) as usize;
+        }
+        ex.body = out;
+    }
+    if let Some(head) = &mut ex.response {
+        for (_, v) in &mut head.headers {
+            if v.contains(key) {
+                *v = v.replace(key, "[redacted]");
+            }
+        }
+    }
 }
 
 fn fail(kind: TransportErrorKind, message: String) -> End {
@@ -229,11 +288,18 @@ mod tests {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(header("authorization", "Bearer sk-test-secret"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw("{\"ok\":true}", "application/json"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw("{\"ok\":true}", "application/json"),
+            )
             .mount(&server)
             .await;
         let t = Transport::new(limits()).unwrap();
-        let ex = t.send(&request(format!("{}/v1/chat/completions", server.uri())), &target("")).await;
+        let ex = t
+            .send(
+                &request(format!("{}/v1/chat/completions", server.uri())),
+                &target(""),
+            )
+            .await;
         assert_eq!(ex.status(), Some(200));
         assert_eq!(ex.body, b"{\"ok\":true}");
         assert_eq!(ex.end, End::Complete);
@@ -247,10 +313,22 @@ mod tests {
     async fn refused_connections_are_connect_errors() {
         let t = Transport::new(limits()).unwrap();
         // Bind then drop to find a port nobody listens on.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let ex = t.send(&request(format!("http://127.0.0.1:{port}/v1/chat/completions")), &target("")).await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let ex = t
+            .send(
+                &request(format!("http://127.0.0.1:{port}/v1/chat/completions")),
+                &target(""),
+            )
+            .await;
         assert!(ex.response.is_none());
-        assert_eq!(ex.transport_error().unwrap().kind, TransportErrorKind::Connect);
+        assert_eq!(
+            ex.transport_error().unwrap().kind,
+            TransportErrorKind::Connect
+        );
     }
 
     #[tokio::test]
@@ -263,17 +341,57 @@ mod tests {
             .await;
         let t = Transport::new(limits()).unwrap();
         let started = Instant::now();
-        let ex = t.send(&request(format!("{}/v1/chat/completions", server.uri())), &target("")).await;
-        assert_eq!(ex.transport_error().unwrap().kind, TransportErrorKind::Timeout);
+        let ex = t
+            .send(
+                &request(format!("{}/v1/chat/completions", server.uri())),
+                &target(""),
+            )
+            .await;
+        assert_eq!(
+            ex.transport_error().unwrap().kind,
+            TransportErrorKind::Timeout
+        );
         assert!(started.elapsed() < Duration::from_secs(3));
 
         let big = MockServer::start().await;
         Mock::given(any())
-            .respond_with(ResponseTemplate::new(200).set_body_raw(vec![b' '; 4096], "application/json"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(vec![b' '; 4096], "application/json"),
+            )
             .mount(&big)
             .await;
-        let ex = t.send(&request(format!("{}/v1/chat/completions", big.uri())), &target("")).await;
-        assert_eq!(ex.transport_error().unwrap().kind, TransportErrorKind::BodyTooLarge);
+        let ex = t
+            .send(
+                &request(format!("{}/v1/chat/completions", big.uri())),
+                &target(""),
+            )
+            .await;
+        assert_eq!(
+            ex.transport_error().unwrap().kind,
+            TransportErrorKind::BodyTooLarge
+        );
         assert!(ex.body.len() <= 1024);
+    }
+
+    #[test]
+    fn an_echoed_key_is_scrubbed_from_body_and_headers() {
+        let mut ex = Exchange::from_parts(
+            SentRequest {
+                method: "POST".into(),
+                url: "u".into(),
+                headers: vec![],
+                body: vec![],
+            },
+            401,
+            vec![("x-debug".into(), "key=sk-echo-123456789".into())],
+            br#"{"error":{"message":"Incorrect API key provided: sk-echo-123456789."}}"#.to_vec(),
+        );
+        scrub(&mut ex, "sk-echo-123456789");
+        assert_eq!(
+            ex.body,
+            br#"{"error":{"message":"Incorrect API key provided: [redacted]."}}"#
+        );
+        assert_eq!(ex.reads[0].len, ex.body.len());
+        assert_eq!(ex.header("x-debug"), Some("key=[redacted]"));
     }
 }

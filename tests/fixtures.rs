@@ -30,12 +30,23 @@ fn every_fixture_raises_exactly_its_findings() {
             .collect();
         if got != f.findings || verdict.outcome != f.outcome {
             let show = |v: &[(String, catalog::Severity)]| {
-                v.iter().map(|(c, s)| format!("{c} {s}")).collect::<Vec<_>>().join(", ")
+                v.iter()
+                    .map(|(c, s)| format!("{c} {s}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let messages: Vec<String> = verdict
                 .findings
                 .iter()
-                .map(|x| format!("    {} {} {}: {}", x.check, x.severity, x.path.as_deref().unwrap_or(""), x.message))
+                .map(|x| {
+                    format!(
+                        "    {} {} {}: {}",
+                        x.check,
+                        x.severity,
+                        x.path.as_deref().unwrap_or(""),
+                        x.message
+                    )
+                })
                 .collect();
             failures.push(format!(
                 "{}\n  expected: outcome {}; {}\n  actual:   outcome {}; {}\n{}",
@@ -48,7 +59,12 @@ fn every_fixture_raises_exactly_its_findings() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} fixture(s) disagree:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -63,7 +79,11 @@ fn every_check_is_proven_to_fire_by_a_fixture() {
         .map(|c| c.id)
         .filter(|id| !fired.contains(*id))
         .collect();
-    assert!(missing.is_empty(), "no fixture fires: {}", missing.join(", "));
+    assert!(
+        missing.is_empty(),
+        "no fixture fires: {}",
+        missing.join(", ")
+    );
 }
 
 #[test]
@@ -72,9 +92,49 @@ fn conformant_baselines_raise_no_finding() {
         .into_iter()
         .filter(|f| f.path.contains("/baseline/"))
         .collect();
-    assert!(baselines.len() >= 5, "expected baseline fixtures under fixtures/exchanges/baseline/");
+    assert!(
+        baselines.len() >= 5,
+        "expected baseline fixtures under fixtures/exchanges/baseline/"
+    );
     for f in baselines {
-        assert!(f.findings.is_empty(), "{} is a baseline but lists findings", f.path);
+        assert!(
+            f.findings.is_empty(),
+            "{} is a baseline but lists findings",
+            f.path
+        );
         assert_eq!(f.outcome, check::Outcome::Pass, "{}", f.path);
+    }
+}
+
+/// A server can send anything: every prefix of every recorded body, and the body with bytes
+/// flipped, is judged without a panic (and never as a pass when the body is cut short of JSON).
+#[test]
+fn the_judge_never_panics_on_cut_or_corrupted_bodies() {
+    for f in fixtures() {
+        let body = f.exchange.body.clone();
+        let step = (body.len() / 400).max(1);
+        for cut in (0..body.len()).step_by(step) {
+            let mut ex = f.exchange.clone();
+            ex.body.truncate(cut);
+            let v = check::check(&f.case, &ex, Judging::default());
+            let is_json = serde_json::from_slice::<serde_json::Value>(&ex.body).is_ok();
+            let success = (200..300).contains(&ex.status().unwrap_or(0));
+            if success && !is_json && !ex.body.iter().all(u8::is_ascii_whitespace) {
+                assert_ne!(
+                    v.outcome,
+                    check::Outcome::Pass,
+                    "{} cut at {cut} passed",
+                    f.path
+                );
+            }
+        }
+        for (i, b) in [0x00u8, b'"', b'{', b']', 0xff].into_iter().enumerate() {
+            let mut ex = f.exchange.clone();
+            if !ex.body.is_empty() {
+                let at = (i * 7919) % ex.body.len();
+                ex.body[at] = b;
+                let _ = check::check(&f.case, &ex, Judging::default());
+            }
+        }
     }
 }

@@ -10,11 +10,11 @@ use crate::suite::{AssertOp, Assertion, template};
 
 pub(super) fn check_expectations(cx: &mut Cx, inconclusive: bool) {
     let expect = cx.case.case.expect.clone();
-    if !inconclusive {
-        status(cx);
-    }
     if inconclusive {
         return; // the body is a rate-limit or auth error: the case's assertions cannot be judged
+    }
+    if !status(cx) {
+        return; // the body is not the answer the assertions are about; the status says why
     }
     if let Some((name, loc)) = &expect.schema {
         match cx.json().cloned() {
@@ -53,7 +53,8 @@ pub(super) fn check_expectations(cx: &mut Cx, inconclusive: bool) {
 }
 
 /// `expect.status`, or by default: a 2xx for a request that makes no mistake on purpose.
-fn status(cx: &mut Cx) {
+/// Returns whether the status was as expected.
+fn status(cx: &mut Cx) -> bool {
     let got = cx.status;
     let expect = &cx.case.case.expect;
     let detail = cx
@@ -72,11 +73,15 @@ fn status(cx: &mut Cx) {
             .actual(got)
             .source(loc);
             cx.push(f);
+            return false;
         }
-        return;
+        return true;
     }
-    if expect.error.is_some() || (200..300).contains(&got) || cx.rejection_explained {
-        return;
+    if expect.error.is_some() || (200..300).contains(&got) {
+        return true;
+    }
+    if cx.rejection_explained {
+        return false; // a request-handling check reported the rejection
     }
     let loc = cx.case.case.request.location.clone();
     cx.push(
@@ -89,6 +94,7 @@ fn status(cx: &mut Cx) {
         .actual(got)
         .source(&loc),
     );
+    false
 }
 
 fn assertion(cx: &mut Cx, a: &Assertion) {
@@ -110,7 +116,11 @@ fn assertion(cx: &mut Cx, a: &Assertion) {
     let lookup = |name: &str| vars.get(name);
     let op = match &a.op {
         AssertOp::Equals(v) => AssertOp::Equals(template::render_value(v, &lookup)),
-        AssertOp::OneOf(vs) => AssertOp::OneOf(vs.iter().map(|v| template::render_value(v, &lookup)).collect()),
+        AssertOp::OneOf(vs) => AssertOp::OneOf(
+            vs.iter()
+                .map(|v| template::render_value(v, &lookup))
+                .collect(),
+        ),
         other => other.clone(),
     };
     let fail: Option<(String, String, String)> = match (&op, &found) {

@@ -303,6 +303,7 @@ pub fn check(case: &PlannedCase, ex: &Exchange, judging: Judging) -> Verdict {
         }
     } else {
         errors::check_error(&mut cx);
+        models::check_retrieve_refused(&mut cx);
     }
     errors::check_status_mapping(&mut cx);
     request::check_request_handling(&mut cx);

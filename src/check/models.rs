@@ -6,6 +6,32 @@ use super::{Body, Cx, Endpoint, Finding};
 use crate::catalog::Severity::{Violation, Warning};
 use crate::schema::short;
 
+/// `models.retrieve` when `GET /models/{id}` is refused for a model the target serves: the
+/// endpoint is missing (a warning: the catalog deems it cosmetic), not the case's fault.
+pub(super) fn check_retrieve_refused(cx: &mut Cx) {
+    if cx.endpoint != Endpoint::RetrieveModel
+        || cx.case.case.expect.error.is_some()
+        || !(400..500).contains(&cx.status)
+        || matches!(cx.status, 401 | 402 | 403 | 429)
+    {
+        return;
+    }
+    cx.rejection_explained = true;
+    let status = cx.status;
+    cx.push(
+        Finding::new(
+            "models.retrieve",
+            Warning,
+            format!(
+                "`GET {}` answered {status}: retrieving one model is not supported",
+                cx.case.request.path
+            ),
+        )
+        .expected("200 with the model object")
+        .actual(status),
+    );
+}
+
 /// `models.list_shape` on a 2xx `GET /models`.
 pub(super) fn check_list(cx: &mut Cx) {
     let media = cx.ex.media_type();
@@ -215,5 +241,14 @@ mod tests {
             ids(&judge(&c, 200, "application/json", body)),
             ["models.retrieve warning"]
         );
+    }
+
+    #[test]
+    fn a_missing_retrieve_endpoint_is_a_warning_not_a_failure() {
+        let c = case("cases:\n  - name: r\n    request: {path: /models/m}\n");
+        let body = r#"{"error":{"message":"Not Found","type":"invalid_request_error","param":null,"code":"not_found"}}"#;
+        let v = judge(&c, 404, "application/json", body);
+        assert_eq!(ids(&v), ["models.retrieve warning"]);
+        assert_eq!(v.outcome, crate::check::Outcome::Pass);
     }
 }

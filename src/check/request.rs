@@ -211,57 +211,39 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
     let status = cx.status;
 
     if rejected && cx.req.has_developer {
-        cx.rejection_explained = true;
-        cx.push(
-            Finding::new(
-                "req.developer_role",
-                Severity::Warning,
-                format!("a `developer` message was rejected with {status}{why}; OpenAI treats it like `system`"),
-            )
-            .expected("2xx")
-            .actual(status),
+        rejected_feature(
+            cx,
+            "req.developer_role",
+            format!(
+                "a `developer` message was rejected with {status}{why}; OpenAI treats it like `system`"
+            ),
         );
     }
     if rejected && !cx.req.part_roles.is_empty() {
-        cx.rejection_explained = true;
         let roles: Vec<&str> = cx.req.part_roles.iter().copied().collect();
-        cx.push(
-            Finding::new(
-                "req.content_parts_everywhere",
-                Severity::Warning,
-                format!(
-                    "content as an array of parts (roles: {}) was rejected with {status}{why}",
-                    roles.join(", ")
-                ),
-            )
-            .expected("2xx")
-            .actual(status),
+        rejected_feature(
+            cx,
+            "req.content_parts_everywhere",
+            format!(
+                "content as an array of parts (roles: {}) was rejected with {status}{why}",
+                roles.join(", ")
+            ),
         );
     }
     if rejected && cx.req.has_name_field {
-        cx.rejection_explained = true;
-        cx.push(
-            Finding::new(
-                "req.message_name_field",
-                Severity::Warning,
-                format!("`messages[].name` was rejected with {status}{why}; OpenAI accepts it"),
-            )
-            .expected("2xx")
-            .actual(status),
+        rejected_feature(
+            cx,
+            "req.message_name_field",
+            format!("`messages[].name` was rejected with {status}{why}; OpenAI accepts it"),
         );
     }
     if rejected && cx.req.null_content_with_tool_calls {
-        cx.rejection_explained = true;
-        cx.push(
-            Finding::new(
-                "tools.content_alongside_tool_calls",
-                Severity::Warning,
-                format!(
-                    "an assistant history message with `content: null` and `tool_calls` was rejected with {status}{why}; tool loops send exactly that"
-                ),
-            )
-            .expected("2xx")
-            .actual(status),
+        rejected_feature(
+            cx,
+            "tools.content_alongside_tool_calls",
+            format!(
+                "an assistant history message with `content: null` and `tool_calls` was rejected with {status}{why}; tool loops send exactly that"
+            ),
         );
     }
     check_n(cx, rejected);
@@ -269,6 +251,18 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
     check_max_tokens(cx, rejected, &why);
     check_logprobs(cx, rejected);
     check_unknown_params(cx, rejected);
+}
+
+/// A 4xx for a request feature OpenAI accepts: a warning that explains the rejection (so the
+/// generic "a valid request was rejected" assertion stays quiet).
+fn rejected_feature(cx: &mut Cx, check: &'static str, message: String) {
+    cx.rejection_explained = true;
+    let status = cx.status;
+    cx.push(
+        Finding::new(check, Severity::Warning, message)
+            .expected("2xx")
+            .actual(status),
+    );
 }
 
 fn check_n(cx: &mut Cx, rejected: bool) {
@@ -318,15 +312,10 @@ fn check_stop(cx: &mut Cx, rejected: bool, why: &str) {
     }
     let status = cx.status;
     if rejected {
-        cx.rejection_explained = true;
-        cx.push(
-            Finding::new(
-                "req.stop_sequences",
-                Severity::Warning,
-                format!("`stop` was rejected with {status}{why}"),
-            )
-            .expected("2xx")
-            .actual(status),
+        rejected_feature(
+            cx,
+            "req.stop_sequences",
+            format!("`stop` was rejected with {status}{why}"),
         );
         return;
     }

@@ -44,7 +44,9 @@ pub fn case_object(r: &CaseReport) -> Value {
         })
         .collect();
     let params: Map<String, Value> = r.case.params.iter().cloned().collect();
-    let ms = |d: Option<std::time::Duration>| d.map(|d| (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0);
+    let ms = |d: Option<std::time::Duration>| {
+        d.map(|d| (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
+    };
     let timing = r.exchange.as_ref().map(|ex| {
         json!({
             "headers_ms": ms(ex.timing.headers),

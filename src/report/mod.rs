@@ -73,7 +73,11 @@ impl<W: Write> Drop for Redacting<W> {
 /// Milliseconds, for humans.
 pub fn millis(d: std::time::Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
-    if ms < 10.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") }
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +93,9 @@ mod tests {
             write!(w, "def123 here\nand sk-abcdef123").unwrap();
             w.flush().unwrap();
         }
-        assert_eq!(String::from_utf8(out).unwrap(), "key [redacted] here\nand [redacted]");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "key [redacted] here\nand [redacted]"
+        );
     }
 }

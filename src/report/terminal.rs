@@ -62,13 +62,22 @@ impl<W: Write> Terminal<W> {
             Outcome::Skipped => String::new(),
             _ => super::millis(r.elapsed),
         };
-        writeln!(self.out, "{label} {:<width$} {time:>8}", r.case.name, width = self.width)?;
+        writeln!(
+            self.out,
+            "{label} {:<width$} {time:>8}",
+            r.case.name,
+            width = self.width
+        )?;
         if let Some(reason) = &r.verdict.reason {
             writeln!(self.out, "      {reason}")?;
         }
         if r.verdict.outcome == Outcome::Fail {
             let loc = r.case.case.location.display();
-            writeln!(self.out, "      {}", self.paint("2", &format!("case defined at {loc}")))?;
+            writeln!(
+                self.out,
+                "      {}",
+                self.paint("2", &format!("case defined at {loc}"))
+            )?;
         }
         for f in &r.verdict.findings {
             self.finding(f)?;
@@ -149,7 +158,10 @@ impl<W: Write> Terminal<W> {
             self.sdk_breaking
         )?;
         if s.interrupted {
-            writeln!(self.out, "interrupted: the report holds the cases that finished")?;
+            writeln!(
+                self.out,
+                "interrupted: the report holds the cases that finished"
+            )?;
         }
         Ok(())
     }
@@ -159,7 +171,12 @@ impl<W: Write> Reporter for Terminal<W> {
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Started { cases, targets } => {
-                self.width = cases.iter().map(|c| c.name.len()).max().unwrap_or(20).min(72);
+                self.width = cases
+                    .iter()
+                    .map(|c| c.name.len())
+                    .max()
+                    .unwrap_or(20)
+                    .min(72);
                 writeln!(
                     self.out,
                     "running {} case{} against {}",

@@ -627,6 +627,12 @@ impl Cx {
         }
     }
 
+    /// JSON of a node whose strings may hold variables, after checking they are defined.
+    fn checked_json(&mut self, node: &Node, known: &[&str]) -> Option<Value> {
+        self.check_vars(node, known);
+        self.json(node)
+    }
+
     fn json(&mut self, node: &Node) -> Option<Value> {
         match node.to_json() {
             Ok(v) => Some(v),
@@ -1444,16 +1450,13 @@ impl Cx {
                     }
                 }
             }
-            "one_of" => {
-                self.check_vars(value, known);
-                match self.json(value)? {
-                    Value::Array(items) if !items.is_empty() => AssertOp::OneOf(items),
-                    _ => {
-                        self.wrong_type(value, "one_of", "a non-empty list of values");
-                        return None;
-                    }
+            "one_of" => match self.checked_json(value, known)? {
+                Value::Array(items) if !items.is_empty() => AssertOp::OneOf(items),
+                _ => {
+                    self.wrong_type(value, "one_of", "a non-empty list of values");
+                    return None;
                 }
-            }
+            },
             _ => unreachable!("ops come from ASSERT_OPS"),
         };
         Some(Assertion {
