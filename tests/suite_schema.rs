@@ -247,6 +247,18 @@ fn schema_and_loader_agree_on_edge_cases() {
             false,
         ),
         (
+            case("    parametrize: {model: [a, b]}\n    request: {path: '/models/${model}'}\n"),
+            true,
+        ),
+        (
+            case("    parametrize: {model: [a, 4]}\n    request: {path: '/models/${model}'}\n"),
+            false,
+        ),
+        (
+            "vars: {model: a}\ncases:\n  - name: c\n    request: {path: /models}\n".to_owned(),
+            false,
+        ),
+        (
             "vars: {x: 1}\ncases:\n  - name: c\n    request: {path: '/models/${x}'}\n".to_owned(),
             true,
         ),

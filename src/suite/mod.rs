@@ -348,6 +348,11 @@ impl LoadError {
 /// Variables every case may use without declaring them.
 pub const BUILTIN_VARS: [&str; 2] = ["model", "target"];
 
+/// Built-ins a case may not parametrize. `model` may be: the planner then runs the case over
+/// those models instead of the target's. `target` may not: the request still goes to the real
+/// target, so `${target}` would name the wrong one.
+const PARAMETRIZE_RESERVED: [&str; 1] = ["target"];
+
 /// The suites shipped in `suites/`, embedded at build time as `(path, text)`.
 pub fn shipped() -> &'static [(&'static str, &'static str)] {
     include!(concat!(env!("OUT_DIR"), "/shipped_suites.rs"))
@@ -699,7 +704,7 @@ impl Cx {
                 &[]
             });
             for (k, v) in entries {
-                let Some(key) = self.var_name(k) else {
+                let Some(key) = self.var_name(k, &BUILTIN_VARS) else {
                     continue;
                 };
                 // A value that is not JSON is reported; the name is still defined, so its uses
@@ -772,17 +777,22 @@ impl Cx {
     }
 
     /// A variable name being defined (under `vars:` or `parametrize:`): one that `${name}` can
-    /// refer to, and not a built-in. `None` when it is reported here.
-    fn var_name(&mut self, key: &Node) -> Option<String> {
+    /// refer to, and not one of `reserved`. `None` when it is reported here.
+    fn var_name(&mut self, key: &Node, reserved: &[&str]) -> Option<String> {
         let name = self.string(key, "a variable name")?;
-        if BUILTIN_VARS.contains(&name.as_str()) {
+        if reserved.contains(&name.as_str()) {
+            let hint = if name == "model" {
+                "`${model}` is each model the run tests (--model); to run a case over models of its own, use `parametrize: {model: [...]}`".to_owned()
+            } else {
+                format!(
+                    "`${{{name}}}` names the target each case runs against, and requests go there whatever a parameter says; choose another name"
+                )
+            };
             self.error(
                 key.span.clone(),
                 &format!("`{name}` is a built-in variable"),
                 "set for each target and model",
-                Some(format!(
-                    "`${{{name}}}` is filled in by the run (--target, --model); choose another name"
-                )),
+                Some(hint),
             );
             return None;
         }
@@ -927,7 +937,7 @@ impl Cx {
         };
         let mut out = Vec::new();
         for (k, v) in entries {
-            let Some(key) = self.var_name(k) else {
+            let Some(key) = self.var_name(k, &PARAMETRIZE_RESERVED) else {
                 continue;
             };
             // A bad list of values is reported once; the name is still defined (the case is
@@ -942,6 +952,11 @@ impl Cx {
                     );
                     Vec::new()
                 }
+                // The planner runs the case once per model id: each must be one.
+                Some(items) if key == "model" => items
+                    .iter()
+                    .filter_map(|i| self.string(i, "a model id").map(Value::String))
+                    .collect(),
                 Some(items) => items.iter().filter_map(|i| self.json(i)).collect(),
                 None => {
                     self.wrong_type(v, &format!("parametrize.{key}"), "a list of values");
@@ -1829,9 +1844,12 @@ cases:
 
     #[test]
     fn vars_and_parametrize_accept_the_same_names() {
-        for defs in ["vars: {DEF: [1]}\n", ""] {
+        for defs in ["vars: {DEF: [x]}\n", ""] {
+            // A case may parametrize `model` (the planner runs it over those models); a suite
+            // cannot set it for every case.
+            let model = (!defs.is_empty()).then_some("`model` is a built-in variable");
             for (name, message) in [
-                ("model", Some("`model` is a built-in variable")),
+                ("model", model),
                 ("target", Some("`target` is a built-in variable")),
                 ("max-tokens", Some("`max-tokens` is not a variable name")),
                 ("2x", Some("`2x` is not a variable name")),
@@ -1841,7 +1859,7 @@ cases:
             ] {
                 let text = if defs.is_empty() {
                     format!(
-                        "cases:\n  - name: c\n    parametrize: {{{name}: [1]}}\n    request: {{path: /models}}\n"
+                        "cases:\n  - name: c\n    parametrize: {{{name}: [x]}}\n    request: {{path: /models}}\n"
                     )
                 } else {
                     defs.replace("DEF", name)
@@ -2095,14 +2113,33 @@ cases:
             .map(|alt| alt["required"][0].as_str().expect("one op").to_owned())
             .collect();
         assert_eq!(ops, ASSERT_OPS, "assertion operations, in order");
-        let builtins: Vec<&str> = defs["case"]["properties"]["parametrize"]["propertyNames"]["not"]
-            ["enum"]
-            .as_array()
-            .expect("built-ins")
-            .iter()
-            .map(|v| v.as_str().expect("a name"))
-            .collect();
-        assert_eq!(builtins, BUILTIN_VARS, "built-in variables");
+        let reserved = |at: &Value| -> Vec<String> {
+            at["propertyNames"]["not"]["enum"]
+                .as_array()
+                .expect("reserved names")
+                .iter()
+                .map(|v| v.as_str().expect("a name").to_owned())
+                .collect()
+        };
+        assert_eq!(
+            reserved(&schema["properties"]["vars"]),
+            BUILTIN_VARS,
+            "vars"
+        );
+        assert_eq!(
+            reserved(&defs["case"]["properties"]["parametrize"]),
+            PARAMETRIZE_RESERVED,
+            "parametrize"
+        );
+    }
+
+    #[test]
+    fn parametrized_models_are_model_ids() {
+        let text = "cases:\n  - name: c\n    parametrize: {model: [gpt-4o, 4]}\n    request: {path: '/models/${model}'}\n";
+        assert_eq!(
+            messages(text),
+            ["a model id must be a string, not an integer"]
+        );
     }
 
     #[test]
