@@ -36,6 +36,8 @@ pub enum NodeKind {
 pub struct YamlError {
     pub message: String,
     pub span: ByteSpan,
+    /// What the caret under `span` says.
+    pub label: String,
     pub hint: Option<String>,
 }
 
@@ -104,6 +106,7 @@ impl Node {
                     return Err(YamlError {
                         message: format!("`{f}` cannot be represented in JSON"),
                         span: self.span.clone(),
+                        label: "not a JSON number".into(),
                         hint: Some("JSON has no NaN or infinity; quote it to send a string".into()),
                     });
                 }
@@ -126,6 +129,7 @@ impl Node {
                                     k.type_name()
                                 ),
                                 span: k.span.clone(),
+                                label: format!("{} key", k.type_name()),
                                 hint: Some("quote the key".into()),
                             });
                         }
@@ -142,6 +146,7 @@ impl Node {
 pub fn parse(source: &str) -> Result<Option<Node>, YamlError> {
     let offsets = CharOffsets::new(source);
     let mut builder = Builder {
+        source,
         offsets: &offsets,
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -150,18 +155,80 @@ pub fn parse(source: &str) -> Result<Option<Node>, YamlError> {
     };
     for item in Parser::new_from_str(source) {
         let (event, span) = item.map_err(|e| {
-            let at = offsets.byte(e.marker().index());
-            YamlError {
-                message: format!("invalid YAML: {}", e.info()),
-                span: at..at,
-                hint: Some(
-                    "check the indentation and quoting on this line and the one before".into(),
-                ),
-            }
+            syntax_error(source, offsets.byte(e.marker().index()), e.info(), &builder)
         })?;
         builder.on_event(event, span)?;
     }
     Ok(builder.root)
+}
+
+/// A syntax error from the parser, pointed at its likely cause rather than where the parser
+/// gave up: a tab in the indentation, or a flow `[`/`{` opened on an earlier line and never
+/// closed (the parser only notices at the next `key:`).
+fn syntax_error(source: &str, at: usize, info: &str, builder: &Builder<'_>) -> YamlError {
+    let line_of = |offset: usize| source[..offset].matches('\n').count() + 1;
+    let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i);
+    // The parser may report a tab where the scalar before it started, a line early: look in
+    // the indentation of this line and the next.
+    let indent_tab = || {
+        let next_end = source[(line_end + 1).min(source.len())..]
+            .find('\n')
+            .map_or(source.len(), |i| line_end + 1 + i);
+        source[line_start..next_end.max(line_end)]
+            .split_inclusive('\n')
+            .scan(line_start, |offset, line| {
+                let start = *offset;
+                *offset += line.len();
+                Some((start, line))
+            })
+            .find_map(|(start, line)| {
+                let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+                line[..indent].find('\t').map(|i| start + i)
+            })
+    };
+    if info.contains("tab")
+        && let Some(start) = indent_tab()
+    {
+        let len = source[start..].bytes().take_while(|&b| b == b'\t').count();
+        return YamlError {
+            message: "invalid YAML: a tab indents this line".into(),
+            span: start..start + len,
+            label: "tab".into(),
+            hint: Some("YAML indents with spaces only; replace the tab with spaces".into()),
+        };
+    }
+    let open_flow = builder.stack.iter().rev().find_map(|frame| {
+        let start = match frame {
+            Frame::Seq { start, .. } | Frame::Map { start, .. } => *start,
+        };
+        let bracket = source[start..].chars().next()?;
+        matches!(bracket, '[' | '{').then_some((start, bracket))
+    });
+    if let Some((start, bracket)) = open_flow
+        && line_of(start) < line_of(at)
+    {
+        let (what, close) = if bracket == '[' {
+            ("list", ']')
+        } else {
+            ("mapping", '}')
+        };
+        let (line, col) = (line_of(at), source[line_start..at].chars().count() + 1);
+        return YamlError {
+            message: format!("invalid YAML: the {what} opened with `{bracket}` is not closed"),
+            span: start..start + 1,
+            label: format!("no `{close}` closes this `{bracket}`"),
+            hint: Some(format!(
+                "close it with `{close}`; the parser gave up at {line}:{col}: {info}"
+            )),
+        };
+    }
+    YamlError {
+        message: format!("invalid YAML: {info}"),
+        span: at..at,
+        label: "here".into(),
+        hint: Some("check the indentation and quoting on this line and the one before".into()),
+    }
 }
 
 /// Maps saphyr's character indices to byte offsets.
@@ -216,6 +283,7 @@ enum Frame {
 }
 
 struct Builder<'a> {
+    source: &'a str,
     offsets: &'a CharOffsets,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
@@ -234,6 +302,7 @@ impl Builder<'_> {
                     return Err(YamlError {
                         message: "a file holds one YAML document; found a second one".into(),
                         span: bytes,
+                        label: "a second document starts here".into(),
                         hint: Some("remove the `---` separator or split the file".into()),
                     });
                 }
@@ -242,6 +311,7 @@ impl Builder<'_> {
                 let node = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
                     message: "alias to an unknown anchor".into(),
                     span: bytes.clone(),
+                    label: "no `&anchor` of this name comes before".into(),
                     hint: None,
                 })?;
                 self.push(node)?;
@@ -274,6 +344,7 @@ impl Builder<'_> {
                 let frame = self.stack.pop().ok_or_else(|| YamlError {
                     message: "unbalanced YAML structure".into(),
                     span: bytes.clone(),
+                    label: "here".into(),
                     hint: None,
                 })?;
                 let (node, anchor) = match frame {
@@ -321,18 +392,26 @@ impl Builder<'_> {
     }
 
     fn push(&mut self, node: Node) -> Result<(), YamlError> {
+        let source = self.source;
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => {
                     if let Some(name) = node.as_str()
-                        && entries.iter().any(|(k, _)| k.as_str() == Some(name))
+                        && let Some((first, _)) =
+                            entries.iter().find(|(k, _)| k.as_str() == Some(name))
                     {
                         return Err(YamlError {
                             message: format!("duplicate key `{name}`"),
-                            span: node.span,
-                            hint: Some("each key may appear once in a mapping".into()),
+                            span: node.span.clone(),
+                            label: format!(
+                                "`{name}` is already set at {}",
+                                line_col(source, first.span.start)
+                            ),
+                            hint: Some(
+                                "each key may appear once in a mapping; keep one of the two".into(),
+                            ),
                         });
                     }
                     *key = Some(node);
@@ -342,6 +421,18 @@ impl Builder<'_> {
         }
         Ok(())
     }
+}
+
+/// `line:col` (1-based, columns in characters) of a byte offset, for labels that point back at
+/// an earlier node.
+fn line_col(source: &str, offset: usize) -> String {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    format!("{line}:{col}")
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar.
@@ -461,6 +552,49 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_name_the_first_one() {
+        let err = parse("a: 1\nb:\n  c: 2\n  c: 3\n").unwrap_err();
+        assert_eq!(err.label, "`c` is already set at 3:3");
+    }
+
+    #[test]
+    fn a_tab_in_the_indentation_is_pointed_at() {
+        let src = "a:\n  b: 1\n\tc: 2\n";
+        let err = parse(src).unwrap_err();
+        assert_eq!(err.message, "invalid YAML: a tab indents this line");
+        assert_eq!(&src[err.span.clone()], "\t");
+        // A tab inside a value is fine.
+        assert!(parse("a: b\tc\n").is_ok());
+    }
+
+    #[test]
+    fn an_unclosed_flow_collection_is_pointed_at_its_bracket() {
+        for (src, bracket, message) in [
+            (
+                "a:\n  b: [1, 2\n  c: 3\n",
+                "[",
+                "invalid YAML: the list opened with `[` is not closed",
+            ),
+            (
+                "a:\n  b: {x: 1\n  c: 3\n",
+                "{",
+                "invalid YAML: the mapping opened with `{` is not closed",
+            ),
+        ] {
+            let err = parse(src).unwrap_err();
+            assert_eq!(err.message, message, "{src}");
+            assert_eq!(&src[err.span.clone()], bracket, "{src}");
+            assert!(
+                err.hint.as_deref().unwrap().contains("gave up at 3:"),
+                "{:?}",
+                err.hint
+            );
+        }
+        // A flow list may span lines when it is closed.
+        assert!(parse("a: [1,\n  2]\nb: 3\n").is_ok());
+    }
+
+    #[test]
     fn anchors_and_aliases_copy_the_node() {
         let n = root("a: &x {k: 1}\nb: *x\n");
         assert_eq!(n.get("a").unwrap().kind, n.get("b").unwrap().kind);
@@ -498,6 +632,11 @@ mod tests {
             "\"\\",
             "*x",
             "a: *unknown",
+            "a: [\n\tb: c",
+            "a:\n\t",
+            "\t\t\n\t",
+            "x: {é: [\n  y: 1",
+            "[\n{\n",
         ] {
             let _ = parse(src);
         }

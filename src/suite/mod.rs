@@ -348,6 +348,11 @@ impl LoadError {
 /// Variables every case may use without declaring them.
 pub const BUILTIN_VARS: [&str; 2] = ["model", "target"];
 
+/// Built-ins a case may not parametrize. `model` may be: the planner then runs the case over
+/// those models instead of the target's. `target` may not: the request still goes to the real
+/// target, so `${target}` would name the wrong one.
+const PARAMETRIZE_RESERVED: [&str; 1] = ["target"];
+
 /// The suites shipped in `suites/`, embedded at build time as `(path, text)`.
 pub fn shipped() -> &'static [(&'static str, &'static str)] {
     include!(concat!(env!("OUT_DIR"), "/shipped_suites.rs"))
@@ -447,6 +452,8 @@ pub fn load_one(file: SourceFile) -> Result<(Suite, Location), Vec<Diagnostic>> 
     let mut cx = Cx {
         file: file.clone(),
         diags: Vec::new(),
+        vars_unknown: false,
+        misnamed: Vec::new(),
     };
     let root = match yaml::parse(&file.text) {
         Ok(Some(root)) => root,
@@ -461,7 +468,7 @@ pub fn load_one(file: SourceFile) -> Result<(Suite, Location), Vec<Diagnostic>> 
             return Err(cx.diags);
         }
         Err(e) => {
-            cx.error(e.span, &e.message, "here", e.hint);
+            cx.error(e.span, &e.message, &e.label, e.hint);
             return Err(cx.diags);
         }
     };
@@ -498,6 +505,12 @@ const ASSERT_OPS: &[&str] = &["equals", "matches", "exists", "type", "one_of"];
 struct Cx {
     file: SourceFile,
     diags: Vec<Diagnostic>,
+    /// `vars:` is not a mapping, so which variables it meant to define is unknown: reporting
+    /// every `${name}` as undefined would bury the one real mistake.
+    vars_unknown: bool,
+    /// Names defined under `vars:` or `parametrize:` that are not variable names (reported
+    /// there): their uses are not reported again.
+    misnamed: Vec<String>,
 }
 
 impl Cx {
@@ -523,13 +536,47 @@ impl Cx {
         });
     }
 
+    /// `what` is a key (`requires`, quoted in the message) or a phrase (`a case`, not quoted).
     fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
+        let subject = if what.contains(' ') {
+            what.to_owned()
+        } else {
+            format!("`{what}`")
+        };
+        let hint = self.type_hint(node, expected);
         self.error(
             node.span.clone(),
-            &format!("`{what}` must be {expected}, not {}", node.type_name()),
+            &format!("{subject} must be {expected}, not {}", node.type_name()),
             &format!("expected {expected}"),
-            None,
+            hint,
         );
+    }
+
+    /// How to write what was meant, for the common slips: a single item where a list belongs,
+    /// a mapping where a list of mappings belongs, YAML 1.1 booleans, quoted booleans.
+    fn type_hint(&self, node: &Node, expected: &str) -> Option<String> {
+        let raw = self.file.text.get(node.span.clone()).unwrap_or("").trim();
+        let wants_list = expected.starts_with("a list") || expected.starts_with("a non-empty list");
+        match &node.kind {
+            NodeKind::Str(s) if expected == "true or false" => {
+                match s.to_ascii_lowercase().as_str() {
+                    "yes" | "y" | "on" => {
+                        Some(format!("YAML 1.2 reads `{raw}` as a string; write `true`"))
+                    }
+                    "no" | "n" | "off" => {
+                        Some(format!("YAML 1.2 reads `{raw}` as a string; write `false`"))
+                    }
+                    b @ ("true" | "false") => Some(format!("remove the quotes: `{b}`")),
+                    _ => None,
+                }
+            }
+            NodeKind::Map(_) if wants_list => {
+                Some("start each item of the list on its own line with `- `".into())
+            }
+            NodeKind::Null | NodeKind::Seq(_) | NodeKind::Map(_) => None,
+            _ if wants_list && !raw.contains('\n') => Some(format!("write a list: `[{raw}]`")),
+            _ => None,
+        }
     }
 
     /// Reads a mapping, reporting unknown keys (with a suggestion) and a wrong type.
@@ -595,13 +642,35 @@ impl Cx {
         match node.to_json() {
             Ok(v) => Some(v),
             Err(e) => {
-                self.error(e.span, &e.message, "here", e.hint);
+                self.error(e.span, &e.message, &e.label, e.hint);
                 None
             }
         }
     }
 
     fn suite(&mut self, root: &Node) -> Option<(Suite, Location)> {
+        if root.as_map().is_none() {
+            // Point at the first line: the whole file under a bracket says nothing more.
+            let text = &self.file.text;
+            let end = text[root.span.start..]
+                .find('\n')
+                .map_or(root.span.end, |i| root.span.start + i)
+                .min(root.span.end.max(root.span.start));
+            let hint = match root.kind {
+                NodeKind::Seq(_) => "put the list under `cases:`, indented".to_owned(),
+                _ => "a suite file looks like `cases:` followed by a list of cases; see suites/core.yaml".to_owned(),
+            };
+            self.error(
+                root.span.start..end,
+                &format!(
+                    "a suite must be a mapping with a `cases:` list, not {}",
+                    root.type_name()
+                ),
+                "expected `suite:`, `description:`, `vars:` or `cases:` here",
+                Some(hint),
+            );
+            return None;
+        }
         self.map(root, "a suite", SUITE_KEYS)?;
         let stem = Path::new(&self.file.path)
             .file_stem()
@@ -631,33 +700,34 @@ impl Cx {
         if let Some(node) = root.get("vars") {
             let entries = node.as_map().unwrap_or_else(|| {
                 self.wrong_type(node, "vars", "a mapping of name to value");
+                self.vars_unknown = true;
                 &[]
             });
             for (k, v) in entries {
-                let Some(key) = self.string(k, "a variable name") else {
+                let Some(key) = self.var_name(k, &BUILTIN_VARS) else {
                     continue;
                 };
-                if BUILTIN_VARS.contains(&key.as_str()) {
-                    self.error(
-                        k.span.clone(),
-                        &format!("`{key}` is a built-in variable"),
-                        "set by the target",
-                        Some("choose another name".into()),
-                    );
-                }
-                if let Some(value) = self.json(v) {
-                    vars.insert(key, value);
-                }
+                // A value that is not JSON is reported; the name is still defined, so its uses
+                // are not reported again as undefined.
+                let value = self.json(v).unwrap_or(Value::Null);
+                vars.insert(key, value);
             }
         }
         let cases_node = root.get("cases");
         let mut cases = Vec::new();
         match cases_node {
+            None if misspelled(root, &["cases"], SUITE_KEYS) => {}
+            // Point at the suite's first key rather than bracketing the whole file.
             None => self.error(
-                root.span.clone(),
+                root.as_map()
+                    .and_then(|e| e.first())
+                    .map_or(root.span.start..root.span.start, |(k, _)| k.span.clone()),
                 "suite has no `cases`",
-                "add a `cases:` list here",
-                Some("a suite without cases selects nothing".into()),
+                "this suite has no `cases:` list",
+                Some(
+                    "add `cases:` with at least one case; a suite without cases selects nothing"
+                        .into(),
+                ),
             ),
             Some(node) => match node.as_seq() {
                 None if matches!(node.kind, NodeKind::Null) => self.error(
@@ -706,6 +776,42 @@ impl Cx {
         ))
     }
 
+    /// A variable name being defined (under `vars:` or `parametrize:`): one that `${name}` can
+    /// refer to, and not one of `reserved`. `None` when it is reported here.
+    fn var_name(&mut self, key: &Node, reserved: &[&str]) -> Option<String> {
+        let name = self.string(key, "a variable name")?;
+        if reserved.contains(&name.as_str()) {
+            let hint = if name == "model" {
+                "`${model}` is each model the run tests (--model); to run a case over models of its own, use `parametrize: {model: [...]}`".to_owned()
+            } else {
+                format!(
+                    "`${{{name}}}` names the target each case runs against, and requests go there whatever a parameter says; choose another name"
+                )
+            };
+            self.error(
+                key.span.clone(),
+                &format!("`{name}` is a built-in variable"),
+                "set for each target and model",
+                Some(hint),
+            );
+            return None;
+        }
+        if !template::is_name(&name) {
+            self.error(
+                key.span.clone(),
+                &format!("`{name}` is not a variable name"),
+                "`${...}` cannot refer to it",
+                Some(format!(
+                    "rename it `{}`: a variable name is a letter or `_`, then letters, digits and `_`",
+                    as_var_name(&name)
+                )),
+            );
+            self.misnamed.push(name);
+            return None;
+        }
+        Some(name)
+    }
+
     fn key_span(&self, map: &Node, key: &str) -> std::ops::Range<usize> {
         map.key_node(key)
             .map_or_else(|| map.span.clone(), |k| k.span.clone())
@@ -727,12 +833,13 @@ impl Cx {
                 }
                 name
             }
+            None if misspelled(node, &["name"], CASE_KEYS) => return None,
             None => {
                 self.error(
                     node.span.start..node.span.start,
                     "case has no `name`",
                     "add `name: ...`",
-                    None,
+                    Some("a case's name is unique in its suite and names it in results and filters (`suite::name[target]`)".into()),
                 );
                 return None;
             }
@@ -754,6 +861,7 @@ impl Cx {
         known.extend(parametrize.iter().map(|(k, _)| k.as_str()));
         let request = match node.get("request") {
             Some(n) => self.request(n, &known),
+            None if misspelled(node, &["request"], CASE_KEYS) => None,
             None => {
                 self.error(
                     self.key_span(node, "name"),
@@ -800,7 +908,7 @@ impl Cx {
                 None => {
                     let names = Capability::ALL.iter().map(|(s, _)| *s);
                     let label = did_you_mean(&name, names.clone()).map_or_else(
-                        || "unknown capability".to_owned(),
+                        || "not one of the capabilities below".to_owned(),
                         |s| format!("did you mean `{s}`?"),
                     );
                     self.error(
@@ -829,31 +937,33 @@ impl Cx {
         };
         let mut out = Vec::new();
         for (k, v) in entries {
-            let Some(key) = self.string(k, "a variable name") else {
+            let Some(key) = self.var_name(k, &PARAMETRIZE_RESERVED) else {
                 continue;
             };
-            if !template::references(&format!("${{{key}}}")).is_ok_and(|r| r.len() == 1) {
-                self.error(
-                    k.span.clone(),
-                    &format!("`{key}` is not a variable name"),
-                    "letters, digits and `_`",
-                    None,
-                );
-                continue;
-            }
-            match v.as_seq() {
-                Some([]) => self.error(
-                    v.span.clone(),
-                    &format!("`parametrize.{key}` is empty"),
-                    "the case would expand to nothing",
-                    Some("give at least one value".into()),
-                ),
-                Some(items) => {
-                    let values: Vec<Value> = items.iter().filter_map(|i| self.json(i)).collect();
-                    out.push((key, values));
+            // A bad list of values is reported once; the name is still defined (the case is
+            // dropped for the error anyway), so its uses are not reported again as undefined.
+            let values = match v.as_seq() {
+                Some([]) => {
+                    self.error(
+                        v.span.clone(),
+                        &format!("`parametrize.{key}` is empty"),
+                        "the case would expand to nothing",
+                        Some("give at least one value".into()),
+                    );
+                    Vec::new()
                 }
-                None => self.wrong_type(v, &format!("parametrize.{key}"), "a list of values"),
-            }
+                // The planner runs the case once per model id: each must be one.
+                Some(items) if key == "model" => items
+                    .iter()
+                    .filter_map(|i| self.string(i, "a model id").map(Value::String))
+                    .collect(),
+                Some(items) => items.iter().filter_map(|i| self.json(i)).collect(),
+                None => {
+                    self.wrong_type(v, &format!("parametrize.{key}"), "a list of values");
+                    Vec::new()
+                }
+            };
+            out.push((key, values));
         }
         out
     }
@@ -874,25 +984,32 @@ impl Cx {
                 }
                 p
             }
+            None if misspelled(node, &["path"], REQUEST_KEYS) => return None,
             None => {
                 self.error(
                     node.span.start..node.span.start,
                     "request has no `path`",
                     "add `path: /chat/completions`",
-                    None,
+                    Some(
+                        "the path is appended to the target's base URL, which already ends in /v1"
+                            .into(),
+                    ),
                 );
                 return None;
             }
         };
+        // Both bodies is one mistake: do not also report the POST as having none.
+        let mut body_conflict = false;
         let body = match (node.get("body"), node.get("raw_body")) {
             (Some(b), Some(_)) => {
                 self.error(
                     self.key_span(node, "raw_body"),
                     "a request has either `body` or `raw_body`, not both",
                     "remove one",
-                    None,
+                    Some("`body` is JSON written as YAML; `raw_body` sends its string verbatim (for malformed-JSON probes)".into()),
                 );
                 self.check_vars(b, known);
+                body_conflict = true;
                 Body::None
             }
             (Some(b), None) => {
@@ -921,7 +1038,10 @@ impl Cx {
                             n.span.clone(),
                             &format!("unsupported method `{m}`"),
                             "expected GET, POST or DELETE",
-                            None,
+                            Some(
+                                "the Chat Completions API and its model endpoints use only these"
+                                    .into(),
+                            ),
                         );
                         return None;
                     }
@@ -932,15 +1052,23 @@ impl Cx {
             }
             None => Method::Get,
         };
-        if method == Method::Post && matches!(body, Body::None) {
-            let span = node
-                .key_node("body")
-                .or_else(|| node.key_node("path"))
-                .map_or_else(|| node.span.clone(), |k| k.span.clone());
+        if method == Method::Post && matches!(body, Body::None) && !body_conflict {
+            // Point at what made it a POST without a body: an empty `body:`, the method, or the
+            // path that makes POST the default.
+            let (span, label) = match (node.key_node("body"), node.get("method"), node.get("path"))
+            {
+                (Some(k), _, _) => (k.span.clone(), "`body` is empty".to_owned()),
+                (None, Some(m), _) => (m.span.clone(), "a POST needs a body".to_owned()),
+                (None, None, Some(p)) => (
+                    p.span.clone(),
+                    "a POST by default: the path ends in `/chat/completions`".to_owned(),
+                ),
+                (None, None, None) => (node.span.clone(), "a POST needs a body".to_owned()),
+            };
             self.error(
                 span,
                 &format!("request `POST {path}` has no body"),
-                "a POST needs a body",
+                &label,
                 Some("add `body:` (JSON written as YAML), or `raw_body: \"\"` to send an empty body on purpose".into()),
             );
         }
@@ -983,7 +1111,7 @@ impl Cx {
                         n.span.clone(),
                         &format!("unknown auth mode `{other}`"),
                         &label,
-                        None,
+                        Some("`key` sends the target's key (the default), `none` no Authorization header, `invalid` a key no server knows".into()),
                     );
                     Auth::Key
                 }
@@ -1008,7 +1136,11 @@ impl Cx {
             NodeKind::Str(s) => match template::references(s) {
                 Ok(refs) => {
                     for r in refs {
-                        if !known.contains(&r.name.as_str()) {
+                        let misnamed = self.misnamed.iter().any(|m| {
+                            as_var_name(m) == r.name
+                                || did_you_mean(&r.name, [m.as_str()]).is_some()
+                        });
+                        if !known.contains(&r.name.as_str()) && !self.vars_unknown && !misnamed {
                             let span = self.inner_span(node, s, r.range.clone());
                             let label = did_you_mean(&r.name, known.iter().copied()).map_or_else(
                                 || "not defined".to_owned(),
@@ -1019,7 +1151,7 @@ impl Cx {
                                 &format!("undefined variable `{}`", r.name),
                                 &label,
                                 Some(format!(
-                                    "defined here: {} (add it under `vars:` or `parametrize:`)",
+                                    "defined: {}; define others under `vars:` or `parametrize:`",
                                     known
                                         .iter()
                                         .map(|k| format!("${{{k}}}"))
@@ -1030,14 +1162,17 @@ impl Cx {
                         }
                     }
                 }
+                // `${max-tokens}` where `max-tokens` was defined: reported at the definition.
+                Err(e)
+                    if self.misnamed.iter().any(|m| {
+                        s[e.range.clone()]
+                            .strip_prefix("${")
+                            .and_then(|r| r.strip_suffix('}'))
+                            == Some(m.as_str())
+                    }) => {}
                 Err(e) => {
                     let span = self.inner_span(node, s, e.range);
-                    self.error(
-                        span,
-                        &e.message,
-                        "here",
-                        Some("write `$${` for a literal `${`".into()),
-                    );
+                    self.error(span, &e.message, &e.label, Some(e.hint));
                 }
             },
             NodeKind::Seq(items) => items.iter().for_each(|i| self.check_vars(i, known)),
@@ -1083,10 +1218,21 @@ impl Cx {
                 Some((_, k)) => expect.error = Some((*k, self.loc(n.span.clone()))),
                 None => {
                     let names = ErrorKind::ALL.iter().map(|(s, _)| *s);
-                    let label = did_you_mean(&name, names.clone()).map_or_else(
-                        || "unknown error kind".to_owned(),
-                        |s| format!("did you mean `{s}`?"),
-                    );
+                    // OpenAI's own `code` for the mistake is what an author is likely to write.
+                    let openai_code = [
+                        ("model_not_found", "unknown_model"),
+                        ("invalid_api_key", "wrong_key"),
+                    ]
+                    .iter()
+                    .find(|(code, _)| *code == name)
+                    .map(|(_, kind)| *kind);
+                    let label = match (openai_code, did_you_mean(&name, names.clone())) {
+                        (Some(kind), _) => format!(
+                            "did you mean `{kind}`? (`{name}` is OpenAI's error code for it)"
+                        ),
+                        (None, Some(s)) => format!("did you mean `{s}`?"),
+                        (None, None) => "not one of the kinds below".to_owned(),
+                    };
                     self.error(
                         n.span.clone(),
                         &format!("unknown error kind `{name}`"),
@@ -1104,8 +1250,8 @@ impl Cx {
             match schema::names().find(|s| *s == name) {
                 Some(s) => expect.schema = Some((s, self.loc(n.span.clone()))),
                 None => {
-                    let label = did_you_mean(&name, schema::names()).map_or_else(
-                        || "unknown schema".to_owned(),
+                    let label = suggest_schema(&name).map_or_else(
+                        || "not one of the schemas below".to_owned(),
                         |s| format!("did you mean `{s}`?"),
                     );
                     self.error(
@@ -1149,57 +1295,87 @@ impl Cx {
     }
 
     fn status(&mut self, node: &Node) -> Option<StatusExpect> {
-        let one = |cx: &mut Cx, n: &Node| -> Option<u16> {
-            match n.kind {
-                NodeKind::Int(i) if (100..=599).contains(&i) => Some(i as u16),
+        const FORMS: &str = "a status code, a list of them, or a class like `4xx`";
+        // A code: an integer in range. `in_list` tells a class inside a list apart.
+        let one = |cx: &mut Cx, n: &Node, in_list: bool| -> Option<u16> {
+            match &n.kind {
+                NodeKind::Int(i) if (100..=599).contains(i) => Some(*i as u16),
                 NodeKind::Int(i) => {
                     cx.error(
                         n.span.clone(),
                         &format!("`{i}` is not an HTTP status"),
                         "expected 100..=599",
-                        None,
+                        Some("a status has three digits; write a class such as `2xx` to accept any code in it".into()),
+                    );
+                    None
+                }
+                NodeKind::Str(s) if s.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c)) => {
+                    cx.error(
+                        n.span.clone(),
+                        &format!("status `{s}` is written as a string"),
+                        "a status code is a number",
+                        Some(format!("remove the quotes: `{s}`")),
+                    );
+                    None
+                }
+                NodeKind::Str(s) if in_list && status_class(s).is_some() => {
+                    cx.error(
+                        n.span.clone(),
+                        &format!("`{s}` is a class inside a list of codes"),
+                        "a list holds status codes only",
+                        Some(format!("write `status: {s}` alone, or list the codes")),
                     );
                     None
                 }
                 _ => {
-                    cx.wrong_type(
-                        n,
-                        "status",
-                        "a status code, a list of them, or a class like `4xx`",
-                    );
+                    cx.wrong_type(n, "status", FORMS);
                     None
                 }
             }
         };
         match &node.kind {
-            NodeKind::Str(s) if s.len() == 3 && s.ends_with("xx") => match s[..1].parse::<u16>() {
-                Ok(c @ 1..=5) => Some(StatusExpect::Class(c)),
-                _ => {
-                    self.error(
-                        node.span.clone(),
-                        &format!("`{s}` is not a status class"),
-                        "expected 1xx..5xx",
-                        None,
-                    );
-                    None
+            NodeKind::Str(s) if status_class(s).is_some() => {
+                match status_class(s).expect("checked") {
+                    Ok(c) => Some(StatusExpect::Class(c)),
+                    Err(()) => {
+                        let lower = s.to_ascii_lowercase();
+                        let label = if matches!(status_class(&lower), Some(Ok(_))) {
+                            format!("did you mean `{lower}`?")
+                        } else {
+                            "expected 1xx, 2xx, 3xx, 4xx or 5xx".to_owned()
+                        };
+                        self.error(
+                            node.span.clone(),
+                            &format!("`{s}` is not a status class"),
+                            &label,
+                            Some(
+                                "a class is a digit from 1 to 5 followed by a lower-case `xx`"
+                                    .into(),
+                            ),
+                        );
+                        None
+                    }
                 }
-            },
+            }
             NodeKind::Seq(items) if !items.is_empty() => {
-                let codes: Vec<u16> = items.iter().filter_map(|i| one(self, i)).collect();
+                let codes: Vec<u16> = items.iter().filter_map(|i| one(self, i, true)).collect();
                 (codes.len() == items.len()).then_some(StatusExpect::Exact(codes))
             }
-            _ => one(self, node).map(|c| StatusExpect::Exact(vec![c])),
+            _ => one(self, node, false).map(|c| StatusExpect::Exact(vec![c])),
         }
     }
 
     fn assertion(&mut self, node: &Node, known: &[&str]) -> Option<Assertion> {
         self.map(node, "an assertion", ASSERT_KEYS)?;
         let Some(pointer_node) = node.get("pointer") else {
+            if misspelled(node, &["pointer"], ASSERT_KEYS) {
+                return None;
+            }
             self.error(
                 node.span.clone(),
                 "assertion has no `pointer`",
                 "add `pointer: /choices/0/message/role`",
-                None,
+                Some("a JSON pointer says which value of the response body is meant; `\"\"` is the whole body".into()),
             );
             return None;
         };
@@ -1220,12 +1396,13 @@ impl Cx {
             .collect();
         let op_name = match ops.as_slice() {
             [one] => *one,
+            [] if misspelled(node, ASSERT_OPS, ASSERT_KEYS) => return None,
             [] => {
                 self.error(
                     pointer_node.span.clone(),
                     "assertion says nothing about the value",
                     "add one of: equals, matches, exists, type, one_of",
-                    None,
+                    Some("`exists: true` asserts only that the value is there".into()),
                 );
                 return None;
             }
@@ -1250,17 +1427,15 @@ impl Cx {
                 match Regex::new(&pattern) {
                     Ok(re) => AssertOp::Matches(re),
                     Err(e) => {
-                        let detail = e.to_string();
-                        let last = detail
-                            .lines()
-                            .last()
-                            .unwrap_or("invalid regex")
-                            .trim()
-                            .to_owned();
+                        let (range, what) = regex_error(&pattern, &e.to_string());
+                        let span = match range {
+                            Some(r) => self.inner_span(value, &pattern, r),
+                            None => value.span.clone(),
+                        };
                         self.error(
-                            value.span.clone(),
+                            span,
                             &format!("invalid regex `{pattern}`"),
-                            &last,
+                            &what,
                             Some("the syntax is Rust's `regex` crate (no look-around); quote the pattern in single quotes to avoid YAML escapes".into()),
                         );
                         return None;
@@ -1274,10 +1449,12 @@ impl Cx {
                     Some((_, jt)) => AssertOp::Type(*jt),
                     None => {
                         let names = JsonType::ALL.iter().map(|(s, _)| *s);
-                        let label = did_you_mean(&t, names.clone()).map_or_else(
-                            || "unknown type".to_owned(),
-                            |s| format!("did you mean `{s}`?"),
-                        );
+                        let label = did_you_mean(&t, names.clone())
+                            .or_else(|| json_type_alias(&t))
+                            .map_or_else(
+                                || "not one of the types below".to_owned(),
+                                |s| format!("did you mean `{s}`?"),
+                            );
                         self.error(
                             value.span.clone(),
                             &format!("unknown JSON type `{t}`"),
@@ -1323,8 +1500,12 @@ impl Cx {
             if known {
                 out.push(CheckPattern(id));
             } else {
-                let ids = catalog::CHECKS.iter().map(|c| c.id);
-                let label = did_you_mean(&id, ids).map_or_else(
+                let areas = check_areas();
+                let candidates = catalog::CHECKS
+                    .iter()
+                    .map(|c| c.id)
+                    .chain(areas.iter().map(String::as_str));
+                let label = did_you_mean(&id, candidates).map_or_else(
                     || "not in the catalog".to_owned(),
                     |s| format!("did you mean `{s}`?"),
                 );
@@ -1344,6 +1525,119 @@ impl Cx {
         }
         out
     }
+}
+
+/// Where in `pattern` the `regex` crate's error points (a byte range), and what it says.
+fn regex_error(pattern: &str, rendered: &str) -> (Option<std::ops::Range<usize>>, String) {
+    let what = rendered
+        .lines()
+        .last()
+        .map(|l| l.trim().trim_start_matches("error: ").to_owned())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "invalid regex".to_owned());
+    (regex_error_range(pattern, rendered), what)
+}
+
+/// The crate renders its errors as text only: the pattern indented by four spaces, a line of
+/// carets under the culprit, then `error: ...`. When the pattern is one line and the carets
+/// are there, their columns (in characters) give the range.
+fn regex_error_range(pattern: &str, rendered: &str) -> Option<std::ops::Range<usize>> {
+    if pattern.contains('\n') {
+        return None;
+    }
+    let lines: Vec<&str> = rendered.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.strip_prefix("    ") == Some(pattern))?;
+    let carets = lines.get(at + 1)?.strip_prefix("    ")?;
+    let first = carets.find('^')?; // only spaces before it: bytes are columns
+    let count = carets[first..].chars().take_while(|&c| c == '^').count();
+    if !carets[first + count..].trim().is_empty() {
+        return None;
+    }
+    let byte = |col: usize| {
+        pattern
+            .char_indices()
+            .nth(col)
+            .map_or(pattern.len(), |(i, _)| i)
+    };
+    let (start, end) = (byte(first), byte(first + count));
+    (start < end).then_some(start..end)
+}
+
+/// Every `area.*` pattern the catalog has checks for.
+fn check_areas() -> Vec<String> {
+    let mut areas: Vec<String> = Vec::new();
+    for c in catalog::CHECKS {
+        let pattern = format!("{}.*", c.id.split_once('.').map_or(c.id, |(a, _)| a));
+        if !areas.contains(&pattern) {
+            areas.push(pattern);
+        }
+    }
+    areas
+}
+
+/// The schema meant by `name`: a near spelling, or the one whose name ends with it
+/// (`ChatCompletionResponse` for OpenAI's `CreateChatCompletionResponse`).
+fn suggest_schema(name: &str) -> Option<&'static str> {
+    did_you_mean(name, schema::names()).or_else(|| {
+        let lower = name.to_ascii_lowercase();
+        (lower.len() >= 5)
+            .then(|| schema::names().find(|s| s.to_ascii_lowercase().ends_with(&lower)))
+            .flatten()
+    })
+}
+
+/// JSON Schema's name for a type as other languages spell it.
+fn json_type_alias(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "str" | "text" => "string",
+        "int" | "i64" | "long" => "integer",
+        "float" | "double" | "f64" => "number",
+        "bool" => "boolean",
+        "list" | "vec" | "tuple" => "array",
+        "dict" | "map" | "hash" | "mapping" => "object",
+        "none" | "nil" => "null",
+        _ => return None,
+    })
+}
+
+/// Whether `s` is written like a status class (three characters, the last two `x` in any
+/// case): `Ok(hundreds digit)` when it is one (`1xx`..`5xx`), `Err` when it only looks like one.
+fn status_class(s: &str) -> Option<Result<u16, ()>> {
+    let b = s.as_bytes();
+    if b.len() != 3 || !b[1].eq_ignore_ascii_case(&b'x') || !b[2].eq_ignore_ascii_case(&b'x') {
+        return None;
+    }
+    Some(match b[0] {
+        d @ b'1'..=b'5' if &b[1..] == b"xx" => Ok(u16::from(d - b'0')),
+        _ => Err(()),
+    })
+}
+
+/// `name` made into a variable name: other characters become `_`, and a leading digit gets one.
+fn as_var_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// Whether `map` has an unknown key that [`Cx::map`] already reported as a misspelling of one of
+/// `wanted`: then "missing `request`" would repeat "unknown key `reqest`, did you mean `request`?".
+fn misspelled(map: &Node, wanted: &[&str], allowed: &[&str]) -> bool {
+    map.as_map().is_some_and(|entries| {
+        entries.iter().any(|(k, _)| {
+            k.as_str().is_some_and(|k| {
+                !allowed.contains(&k)
+                    && did_you_mean(k, allowed.iter().copied()).is_some_and(|s| wanted.contains(&s))
+            })
+        })
+    })
 }
 
 fn is_ident(name: &str) -> bool {
@@ -1457,6 +1751,395 @@ cases:
         );
         assert_eq!(with("4xx").unwrap(), StatusExpect::Class(4));
         assert!(with("99").is_err());
+    }
+
+    /// The messages of a file's diagnostics, in order.
+    fn messages(text: &str) -> Vec<String> {
+        load(text)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn body_and_raw_body_together_is_one_diagnostic() {
+        let text = MINIMAL.to_owned() + "      raw_body: '{}'\n";
+        assert_eq!(
+            messages(&text),
+            ["a request has either `body` or `raw_body`, not both"]
+        );
+    }
+
+    #[test]
+    fn a_misspelled_required_key_is_reported_once() {
+        let cases = [
+            ("case:\n  - name: a\n", "unknown key `case` in a suite"),
+            (
+                "cases:\n  - nme: a\n    request: {path: /models}\n",
+                "unknown key `nme` in a case",
+            ),
+            (
+                "cases:\n  - name: a\n    reqest: {path: /models}\n",
+                "unknown key `reqest` in a case",
+            ),
+            (
+                "cases:\n  - name: a\n    request: {pth: /models}\n",
+                "unknown key `pth` in request",
+            ),
+            (
+                "cases:\n  - name: a\n    request: {path: /models}\n    expect:\n      assert: [{ponter: /id, exists: true}]\n",
+                "unknown key `ponter` in an assertion",
+            ),
+            (
+                "cases:\n  - name: a\n    request: {path: /models}\n    expect:\n      assert: [{pointer: /id, equal: x}]\n",
+                "unknown key `equal` in an assertion",
+            ),
+        ];
+        for (text, only) in cases {
+            assert_eq!(messages(text), [only], "{text}");
+        }
+        // A key that is not a misspelling of the missing one still leaves it missing.
+        assert_eq!(
+            messages("cases:\n  - name: a\n    colour: red\n"),
+            [
+                "unknown key `colour` in a case",
+                "case `a` has no `request`"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_swapped_pair_of_letters_is_still_recognized() {
+        let text = "cases:\n  - nmae: a\n    request: {path: /models}\n";
+        let diags = load(text).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].label, "did you mean `name`?");
+    }
+
+    #[test]
+    fn a_variable_with_bad_values_is_still_defined() {
+        let uses = "    request:\n      path: /models/${x}\n";
+        // An empty or non-list parametrize value, a var that is not JSON: one diagnostic each,
+        // not a second one for every use of the variable.
+        for (defs, only) in [
+            ("    parametrize: {x: []}\n", "`parametrize.x` is empty"),
+            (
+                "    parametrize: {x: 3}\n",
+                "`parametrize.x` must be a list of values, not an integer",
+            ),
+        ] {
+            let text = format!("cases:\n  - name: a\n{defs}{uses}");
+            assert_eq!(messages(&text), [only], "{text}");
+        }
+        let text = format!("vars: {{x: .nan}}\ncases:\n  - name: a\n{uses}");
+        assert_eq!(messages(&text), ["`NaN` cannot be represented in JSON"]);
+        let text = format!("vars: [x]\ncases:\n  - name: a\n{uses}");
+        assert_eq!(
+            messages(&text),
+            ["`vars` must be a mapping of name to value, not a list"]
+        );
+    }
+
+    #[test]
+    fn vars_and_parametrize_accept_the_same_names() {
+        for defs in ["vars: {DEF: [x]}\n", ""] {
+            // A case may parametrize `model` (the planner runs it over those models); a suite
+            // cannot set it for every case.
+            let model = (!defs.is_empty()).then_some("`model` is a built-in variable");
+            for (name, message) in [
+                ("model", model),
+                ("target", Some("`target` is a built-in variable")),
+                ("max-tokens", Some("`max-tokens` is not a variable name")),
+                ("2x", Some("`2x` is not a variable name")),
+                // `}` used to slip through parametrize: `${a}b}` parses as `${a}` plus text.
+                ("'a}b'", Some("`a}b` is not a variable name")),
+                ("max_tokens", None),
+            ] {
+                let text = if defs.is_empty() {
+                    format!(
+                        "cases:\n  - name: c\n    parametrize: {{{name}: [x]}}\n    request: {{path: /models}}\n"
+                    )
+                } else {
+                    defs.replace("DEF", name)
+                        + "cases:\n  - name: c\n    request: {path: /models}\n"
+                };
+                let expected: Vec<String> = message.map(str::to_owned).into_iter().collect();
+                assert_eq!(messages(&text), expected, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_misnamed_variable_is_reported_at_its_definition_only() {
+        let uses = "    request: {path: '/models/${max-tokens}', headers: {x: '${max_tokens}'}}\n";
+        for defs in [
+            "vars: {max-tokens: 1}\ncases:\n  - name: c\n".to_owned(),
+            "cases:\n  - name: c\n    parametrize: {max-tokens: [1]}\n".to_owned(),
+        ] {
+            let diags = load(&(defs.clone() + uses)).unwrap_err();
+            assert_eq!(diags.len(), 1, "{defs}: {diags:?}");
+            assert_eq!(diags[0].message, "`max-tokens` is not a variable name");
+            assert!(
+                diags[0]
+                    .hint
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("rename it `max_tokens`"),
+                "{:?}",
+                diags[0].hint
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_types_say_how_to_write_what_was_meant() {
+        let case = |extra: &str| {
+            let diags = load(&(MINIMAL.to_owned() + extra)).unwrap_err();
+            assert_eq!(diags.len(), 1, "{extra}: {diags:?}");
+            (
+                diags[0].message.clone(),
+                diags[0].hint.clone().unwrap_or_default(),
+            )
+        };
+        assert_eq!(
+            case("    requires: chat\n"),
+            (
+                "`requires` must be a list of capabilities, not a string".into(),
+                "write a list: `[chat]`".into()
+            )
+        );
+        assert_eq!(
+            case("    expect: {content_is_json: yes}\n").1,
+            "YAML 1.2 reads `yes` as a string; write `true`"
+        );
+        assert_eq!(
+            case("    expect: {content_is_json: 'false'}\n").1,
+            "remove the quotes: `false`"
+        );
+        assert_eq!(
+            case("    expect:\n      assert:\n        pointer: /id\n        exists: true\n").1,
+            "start each item of the list on its own line with `- `"
+        );
+        // A phrase is not quoted like a key.
+        let diags = load("cases: [just a string]\n").unwrap_err();
+        assert_eq!(diags[0].message, "a case must be a mapping, not a string");
+    }
+
+    #[test]
+    fn a_suite_that_is_not_a_mapping_points_at_its_first_line() {
+        let text = "- name: a\n  request: {path: /models}\n";
+        let diags = load(text).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(
+            diags[0].message,
+            "a suite must be a mapping with a `cases:` list, not a list"
+        );
+        assert_eq!(diags[0].location.span, 0..9);
+        let diags = load("suite: x\ndescription: y\n").unwrap_err();
+        assert_eq!(diags[0].message, "suite has no `cases`");
+        assert_eq!(diags[0].location.span, 0..5);
+    }
+
+    #[test]
+    fn status_mistakes_say_what_to_write() {
+        let with = |st: &str| {
+            let diags = load(&(MINIMAL.to_owned() + &format!("    expect: {{status: {st}}}\n")))
+                .unwrap_err();
+            assert_eq!(diags.len(), 1, "{st}: {diags:?}");
+            (
+                diags[0].message.clone(),
+                diags[0].label.clone(),
+                diags[0].hint.clone().unwrap_or_default(),
+            )
+        };
+        assert_eq!(
+            with("2XX"),
+            (
+                "`2XX` is not a status class".into(),
+                "did you mean `2xx`?".into(),
+                "a class is a digit from 1 to 5 followed by a lower-case `xx`".into()
+            )
+        );
+        assert_eq!(with("6xx").1, "expected 1xx, 2xx, 3xx, 4xx or 5xx");
+        assert_eq!(with("'200'").0, "status `200` is written as a string");
+        assert_eq!(with("'200'").2, "remove the quotes: `200`");
+        assert_eq!(
+            with("[4xx, 500]").0,
+            "`4xx` is a class inside a list of codes"
+        );
+        assert_eq!(
+            with("ok").0,
+            "`status` must be a status code, a list of them, or a class like `4xx`, not a string"
+        );
+        assert_eq!(with("2000").0, "`2000` is not an HTTP status");
+    }
+
+    #[test]
+    fn a_bad_regex_is_pointed_at_where_the_regex_crate_points() {
+        let text = MINIMAL.to_owned()
+            + "    expect:\n      assert:\n        - pointer: /id\n          matches: '^chatcmpl-(\\w+$'\n";
+        let diags = load(&text).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].label, "unclosed group");
+        let loc = &diags[0].location;
+        assert_eq!(&loc.file.text[loc.span.clone()], "(");
+        // Through a function, so that clippy does not reject the bad patterns themselves.
+        let located = |pattern: &str| {
+            let rendered = Regex::new(pattern).expect_err("a bad pattern").to_string();
+            regex_error(pattern, &rendered)
+        };
+        // A culprit after multi-byte characters: columns are characters, spans are bytes.
+        assert_eq!(located("é("), (Some(2..3), "unclosed group".to_owned()));
+        assert_eq!(located("a{2,1}").0, Some(1..6));
+    }
+
+    #[test]
+    fn names_get_suggestions_beyond_typos() {
+        let label = |extra: &str| {
+            let diags = load(&(MINIMAL.to_owned() + extra)).unwrap_err();
+            assert_eq!(diags.len(), 1, "{extra}: {diags:?}");
+            diags[0].label.clone()
+        };
+        assert_eq!(label("    checks: ['tool.*']\n"), "did you mean `tools.*`?");
+        assert_eq!(
+            label("    expect: {schema: ChatCompletionResponse}\n"),
+            "did you mean `CreateChatCompletionResponse`?"
+        );
+        assert_eq!(
+            label("    expect: {assert: [{pointer: /id, type: str}]}\n"),
+            "did you mean `string`?"
+        );
+        assert_eq!(
+            label("    expect: {assert: [{pointer: /x, type: dict}]}\n"),
+            "did you mean `object`?"
+        );
+        assert_eq!(
+            label("    expect: {error: model_not_found}\n"),
+            "did you mean `unknown_model`? (`model_not_found` is OpenAI's error code for it)"
+        );
+        assert_eq!(
+            label("    expect: {error: teapot}\n"),
+            "not one of the kinds below"
+        );
+    }
+
+    #[test]
+    fn a_post_without_a_body_points_at_what_made_it_a_post() {
+        let at = |request: &str| {
+            let text = format!("cases:\n  - name: a\n    request: {request}\n");
+            let diags = load(&text).unwrap_err();
+            assert_eq!(diags.len(), 1, "{request}: {diags:?}");
+            let loc = &diags[0].location;
+            (
+                loc.file.text[loc.span.clone()].to_owned(),
+                diags[0].label.clone(),
+            )
+        };
+        assert_eq!(
+            at("{path: /chat/completions}"),
+            (
+                "/chat/completions".into(),
+                "a POST by default: the path ends in `/chat/completions`".into()
+            )
+        );
+        assert_eq!(
+            at("{method: post, path: /models}"),
+            ("post".into(), "a POST needs a body".into())
+        );
+        assert_eq!(
+            at("{path: /chat/completions, body: null}"),
+            ("body".into(), "`body` is empty".into())
+        );
+    }
+
+    #[test]
+    fn every_diagnostic_has_a_hint_or_a_suggestion() {
+        // One mistake of each kind this file reports; each must say how to fix it.
+        for extra in [
+            "    request: {path: /models, auth: nokey}\n",
+            "    request: {path: /models, method: PUT}\n",
+            "    request: {method: GET}\n",
+            "    requires: [teleport]\n    request: {path: /models}\n",
+            "    request: {path: /models}\n    expect: {assert: [{exists: true}]}\n",
+            "    request: {path: /models}\n    expect: {assert: [{pointer: /id}]}\n",
+        ] {
+            let text = format!("cases:\n  - name: a\n{extra}");
+            let diags = load(&text).unwrap_err();
+            assert_eq!(diags.len(), 1, "{extra}: {diags:?}");
+            assert!(diags[0].hint.is_some(), "{extra}: {:?}", diags[0]);
+        }
+        let diags = load("cases:\n  - description: x\n    request: {path: /models}\n").unwrap_err();
+        assert!(diags[0].hint.is_some(), "{:?}", diags[0]);
+    }
+
+    /// `schemas/suite.schema.json` documents exactly the keys this loader accepts, level by
+    /// level (tests/suite_schema.rs checks its enums and validates the shipped suites).
+    #[test]
+    fn the_suite_schema_lists_the_loaders_keys() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/suite.schema.json");
+        let text = std::fs::read_to_string(path).expect("the suite schema is committed");
+        let schema: Value = serde_json::from_str(&text).expect("the suite schema is JSON");
+        let keys = |at: &Value| -> Vec<String> {
+            let mut keys: Vec<String> = at["properties"]
+                .as_object()
+                .expect("properties")
+                .keys()
+                .cloned()
+                .collect();
+            keys.sort();
+            keys
+        };
+        let sorted = |list: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
+            v.sort();
+            v
+        };
+        let defs = &schema["$defs"];
+        assert_eq!(keys(&schema), sorted(SUITE_KEYS), "suite keys");
+        assert_eq!(keys(&defs["case"]), sorted(CASE_KEYS), "case keys");
+        assert_eq!(keys(&defs["request"]), sorted(REQUEST_KEYS), "request keys");
+        assert_eq!(keys(&defs["expect"]), sorted(EXPECT_KEYS), "expect keys");
+        assert_eq!(
+            keys(&defs["assertion"]),
+            sorted(ASSERT_KEYS),
+            "assertion keys"
+        );
+        let ops: Vec<String> = defs["assertion"]["oneOf"]
+            .as_array()
+            .expect("oneOf")
+            .iter()
+            .map(|alt| alt["required"][0].as_str().expect("one op").to_owned())
+            .collect();
+        assert_eq!(ops, ASSERT_OPS, "assertion operations, in order");
+        let reserved = |at: &Value| -> Vec<String> {
+            at["propertyNames"]["not"]["enum"]
+                .as_array()
+                .expect("reserved names")
+                .iter()
+                .map(|v| v.as_str().expect("a name").to_owned())
+                .collect()
+        };
+        assert_eq!(
+            reserved(&schema["properties"]["vars"]),
+            BUILTIN_VARS,
+            "vars"
+        );
+        assert_eq!(
+            reserved(&defs["case"]["properties"]["parametrize"]),
+            PARAMETRIZE_RESERVED,
+            "parametrize"
+        );
+    }
+
+    #[test]
+    fn parametrized_models_are_model_ids() {
+        let text = "cases:\n  - name: c\n    parametrize: {model: [gpt-4o, 4]}\n    request: {path: '/models/${model}'}\n";
+        assert_eq!(
+            messages(text),
+            ["a model id must be a string, not an integer"]
+        );
     }
 
     #[test]

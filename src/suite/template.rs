@@ -17,8 +17,14 @@ pub struct VarRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
     pub message: String,
+    /// What the caret under `range` says.
+    pub label: String,
+    /// How to fix it.
+    pub hint: String,
     pub range: std::ops::Range<usize>,
 }
+
+const LITERAL: &str = "write `$${` for a literal `${`";
 
 /// Finds every `${name}` in `text`.
 pub fn references(text: &str) -> Result<Vec<VarRef>, TemplateError> {
@@ -32,16 +38,40 @@ pub fn references(text: &str) -> Result<Vec<VarRef>, TemplateError> {
         }
         if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
             let Some(close) = text[i + 2..].find('}') else {
+                // Point at `${` and the name that follows, not at the rest of the string.
+                let name: &str = {
+                    let rest = &text[i + 2..];
+                    let len = rest
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .unwrap_or(rest.len());
+                    &rest[..len]
+                };
+                let hint = if is_name(name) {
+                    format!("close it: `${{{name}}}`; or {LITERAL}")
+                } else {
+                    LITERAL.to_owned()
+                };
                 return Err(TemplateError {
                     message: "`${` is not closed by `}`".into(),
-                    range: i..text.len(),
+                    label: "no `}` after this".into(),
+                    hint,
+                    range: i..i + 2 + name.len(),
                 });
             };
             let name = &text[i + 2..i + 2 + close];
             let end = i + 2 + close + 1;
             if !is_name(name) {
+                let message = if name.is_empty() {
+                    "`${}` names no variable".to_owned()
+                } else {
+                    format!("`{name}` is not a variable name")
+                };
                 return Err(TemplateError {
-                    message: format!("`{name}` is not a variable name (letters, digits and `_`)"),
+                    message,
+                    label: "not a variable name".into(),
+                    hint: format!(
+                        "a variable name is a letter or `_`, then letters, digits and `_`; {LITERAL}"
+                    ),
                     range: i..end,
                 });
             }
@@ -57,7 +87,8 @@ pub fn references(text: &str) -> Result<Vec<VarRef>, TemplateError> {
     Ok(refs)
 }
 
-fn is_name(name: &str) -> bool {
+/// Whether `name` can be written as `${name}`: a letter or `_`, then letters, digits and `_`.
+pub fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -133,9 +164,21 @@ mod tests {
 
     #[test]
     fn reports_unclosed_and_bad_names() {
-        assert_eq!(references("x ${model").unwrap_err().range, 2..9);
-        assert!(references("${}").is_err());
-        assert!(references("${a-b}").is_err());
+        let e = references("x ${model and more").unwrap_err();
+        assert_eq!(e.range, 2..9);
+        assert_eq!(
+            e.hint,
+            "close it: `${model}`; or write `$${` for a literal `${`"
+        );
+        assert_eq!(references("x ${").unwrap_err().range, 2..4);
+        assert_eq!(
+            references("${}").unwrap_err().message,
+            "`${}` names no variable"
+        );
+        assert_eq!(
+            references("${a-b}").unwrap_err().message,
+            "`a-b` is not a variable name"
+        );
     }
 
     #[test]
