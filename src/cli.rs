@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::catalog::{self, Severity};
 use crate::check::Judging;
+use crate::check::stream::StreamLimits;
 use crate::config::{self, Flags, Secret, Target};
 use crate::diag::did_you_mean;
 use crate::exit;
@@ -70,9 +71,18 @@ pub struct RunArgs {
     /// Deadline for connecting [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub connect_timeout: Option<Duration>,
-    /// Largest response body read, in bytes [default: 16777216].
+    /// Largest response body read (and kept, for streams), in bytes [default: 16777216].
     #[arg(long, value_name = "BYTES")]
     pub max_body: Option<usize>,
+    /// Streams: longest wait for a byte or a complete event, e.g. 10s [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub max_gap: Option<Duration>,
+    /// Streams: most bytes read [default: 268435456].
+    #[arg(long, value_name = "BYTES")]
+    pub max_stream_bytes: Option<u64>,
+    /// Streams: most events read [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -190,6 +200,9 @@ fn run_command(args: RunArgs) -> u8 {
         connect_timeout: args.connect_timeout,
         timeout: args.timeout,
         max_body_bytes: args.max_body,
+        max_gap: args.max_gap,
+        max_stream_bytes: args.max_stream_bytes,
+        max_events: args.max_events,
     };
     let settings = match config::resolve(&flags, &env, &cwd) {
         Ok(s) => s,
@@ -290,7 +303,9 @@ fn run_command(args: RunArgs) -> u8 {
         let limits = Limits {
             connect: settings.connect_timeout,
             total: settings.timeout,
+            max_gap: settings.max_gap,
             max_body_bytes: settings.max_body_bytes,
+            max_stream_bytes: settings.max_stream_bytes,
         };
         let transport = match Transport::new(limits) {
             Ok(t) => t,
@@ -298,6 +313,11 @@ fn run_command(args: RunArgs) -> u8 {
         };
         let options = RunOptions {
             jobs: settings.jobs,
+            stream_limits: StreamLimits {
+                max_events: settings.max_events,
+                max_event_gap: settings.max_gap,
+                sse: Default::default(),
+            },
             judging: Judging {
                 fail_on: match args.fail_on {
                     FailOn::Violation => Severity::Violation,

@@ -68,6 +68,12 @@ pub struct Settings {
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub max_body_bytes: usize,
+    /// Streams: at most this long without a byte, or without a complete event.
+    pub max_gap: Duration,
+    /// Streams: at most this many bytes are read (only `max_body_bytes` are kept).
+    pub max_stream_bytes: u64,
+    /// Streams: at most this many events.
+    pub max_events: usize,
 }
 
 impl Default for Settings {
@@ -78,6 +84,9 @@ impl Default for Settings {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(120),
             max_body_bytes: 16 * 1024 * 1024,
+            max_gap: Duration::from_secs(30),
+            max_stream_bytes: 256 * 1024 * 1024,
+            max_events: 1_000_000,
         }
     }
 }
@@ -93,6 +102,9 @@ pub struct Flags {
     pub connect_timeout: Option<Duration>,
     pub timeout: Option<Duration>,
     pub max_body_bytes: Option<usize>,
+    pub max_gap: Option<Duration>,
+    pub max_stream_bytes: Option<u64>,
+    pub max_events: Option<usize>,
 }
 
 /// A configuration problem: one line that says what to change.
@@ -158,6 +170,15 @@ pub fn resolve(
         if let Some(b) = file.max_body_bytes {
             settings.max_body_bytes = b;
         }
+        if let Some(g) = file.max_gap {
+            settings.max_gap = g;
+        }
+        if let Some(b) = file.max_stream_bytes {
+            settings.max_stream_bytes = b as u64;
+        }
+        if let Some(n) = file.max_events {
+            settings.max_events = n;
+        }
         file_targets = file.targets;
     }
 
@@ -191,6 +212,15 @@ pub fn resolve(
     }
     if let Some(b) = flags.max_body_bytes {
         settings.max_body_bytes = b;
+    }
+    if let Some(g) = flags.max_gap {
+        settings.max_gap = g;
+    }
+    if let Some(b) = flags.max_stream_bytes {
+        settings.max_stream_bytes = b;
+    }
+    if let Some(n) = flags.max_events {
+        settings.max_events = n;
     }
     if settings.jobs == 0 {
         return Err(ConfigError::new(
@@ -395,6 +425,9 @@ struct ConfigFile {
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
     max_body_bytes: Option<usize>,
+    max_gap: Option<Duration>,
+    max_stream_bytes: Option<usize>,
+    max_events: Option<usize>,
     targets: Vec<FileTarget>,
 }
 
@@ -404,6 +437,9 @@ const TOP_KEYS: &[&str] = &[
     "connect_timeout",
     "timeout",
     "max_body_bytes",
+    "max_gap",
+    "max_stream_bytes",
+    "max_events",
     "targets",
 ];
 const TARGET_KEYS: &[&str] = &[
@@ -475,6 +511,15 @@ fn read_config(file: &SourceFile) -> Result<ConfigFile, ConfigError> {
     }
     if let Some(n) = root.get("max_body_bytes") {
         out.max_body_bytes = Some(positive(n, "max_body_bytes")?);
+    }
+    if let Some(n) = root.get("max_gap") {
+        out.max_gap = Some(duration(n, "max_gap")?);
+    }
+    if let Some(n) = root.get("max_stream_bytes") {
+        out.max_stream_bytes = Some(positive(n, "max_stream_bytes")?);
+    }
+    if let Some(n) = root.get("max_events") {
+        out.max_events = Some(positive(n, "max_events")?);
     }
     if let Some(targets) = root.get("targets") {
         let entries = targets.as_map().ok_or_else(|| {

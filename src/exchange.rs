@@ -65,6 +65,8 @@ pub enum TransportErrorKind {
     Reset,
     /// The body grew past the configured cap.
     BodyTooLarge,
+    /// A bound the judge enforces (events, gap between events) was hit.
+    Limit,
     /// Anything else the HTTP client reported.
     Other,
 }
@@ -76,6 +78,7 @@ impl TransportErrorKind {
             TransportErrorKind::Timeout => "timeout",
             TransportErrorKind::Reset => "reset",
             TransportErrorKind::BodyTooLarge => "body too large",
+            TransportErrorKind::Limit => "limit",
             TransportErrorKind::Other => "transport",
         }
     }
@@ -87,7 +90,11 @@ pub struct Exchange {
     pub request: SentRequest,
     /// `None` when no response head arrived.
     pub response: Option<ResponseHead>,
+    /// The body as received, up to the transport's keep cap (a long stream is judged as it
+    /// arrives and only its beginning is kept).
     pub body: Vec<u8>,
+    /// Every byte received, kept or not.
+    pub received: u64,
     pub reads: Vec<Read>,
     pub timing: Timing,
     pub end: End,
@@ -120,6 +127,7 @@ impl Exchange {
                     at: Duration::ZERO,
                 }]
             },
+            received: len as u64,
             body,
             timing: Timing::default(),
             end: End::Complete,

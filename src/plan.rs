@@ -34,6 +34,9 @@ pub struct PlannedCase {
     /// Every variable the case may use, resolved: `model`, `target`, parameters, suite `vars`.
     pub vars: BTreeMap<String, Value>,
     pub request: PlannedRequest,
+    /// The same request without streaming, sent after it when the case compares the two
+    /// (`expect.matches_nonstream`).
+    pub companion: Option<PlannedRequest>,
     /// Why the case will not run, if it will not.
     pub skip: Option<String>,
 }
@@ -88,6 +91,11 @@ pub fn build(suites: &[Suite], targets: &[Arc<Target>]) -> Plan {
                         let name = name(&suite.name, case, &params, target, model);
                         let vars = variables(suite, &params, target, model);
                         let request = render(case, &vars, target);
+                        let companion = case
+                            .expect
+                            .matches_nonstream
+                            .as_ref()
+                            .and_then(|_| without_streaming(&request));
                         let skip = skip_reason(case, target);
                         cases.push(PlannedCase {
                             index: cases.len(),
@@ -99,6 +107,7 @@ pub fn build(suites: &[Suite], targets: &[Arc<Target>]) -> Plan {
                             params: params.clone(),
                             vars,
                             request,
+                            companion,
                             skip,
                         });
                     }
@@ -236,6 +245,20 @@ fn render(case: &Case, vars: &BTreeMap<String, Value>, target: &Target) -> Plann
         body,
         json,
     }
+}
+
+/// The request with `stream` and `stream_options` removed.
+fn without_streaming(request: &PlannedRequest) -> Option<PlannedRequest> {
+    let mut json = request.json.clone()?;
+    let obj = json.as_object_mut()?;
+    obj.remove("stream");
+    obj.remove("stream_options");
+    let body = serde_json::to_vec(&json).expect("a Value always serializes");
+    Some(PlannedRequest {
+        body: Some(body),
+        json: Some(json),
+        ..request.clone()
+    })
 }
 
 fn skip_reason(case: &Case, target: &Target) -> Option<String> {

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::check::{self, Judging, Outcome, Verdict};
+use crate::check::stream::{StreamJudge, StreamLimits};
+use crate::check::{self, Judging, Observed, Outcome, Verdict};
 use crate::exchange::Exchange;
 use crate::plan::{Plan, PlannedCase};
-use crate::transport::Transport;
+use crate::transport::{Observer, Transport};
 
 /// The result of one case, as reporters see it.
 #[derive(Debug, Clone)]
@@ -95,6 +96,24 @@ pub struct RunOptions {
     /// At most this many requests in flight overall.
     pub jobs: usize,
     pub judging: Judging,
+    pub stream_limits: StreamLimits,
+}
+
+/// The stream judge, watching the body as the transport reads it.
+struct StreamObserver<'a>(StreamJudge<'a>);
+
+impl Observer for StreamObserver<'_> {
+    fn on_read(&mut self, bytes: &[u8], at: Duration) -> Result<(), String> {
+        if self.0.feed(bytes, at) {
+            Ok(())
+        } else {
+            Err(self
+                .0
+                .aborted()
+                .unwrap_or("the stream judge stopped reading")
+                .to_owned())
+        }
+    }
 }
 
 /// Runs the selected cases of the plan (indices into `plan.cases`). When `interrupt` completes
@@ -134,6 +153,7 @@ pub async fn execute(
                     outcome: Outcome::Skipped,
                     reason: Some(reason.clone()),
                     findings: Vec::new(),
+                    stream: None,
                 },
                 exchange: None,
                 elapsed: Duration::ZERO,
@@ -151,6 +171,7 @@ pub async fn execute(
         let transport = transport.clone();
         let case = case.clone();
         let judging = options.judging;
+        let stream_limits = options.stream_limits;
         handles.push(tokio::spawn(async move {
             let _target_permit = match &target_cap {
                 Some(s) => Some(s.acquire().await.expect("semaphores are never closed")),
@@ -158,9 +179,34 @@ pub async fn execute(
             };
             let _permit = global.acquire().await.expect("semaphores are never closed");
             let t0 = Instant::now();
-            let exchange = transport.send(&case.request, &case.target).await;
+            let (exchange, stream) = if case.request.stream() {
+                // Judged as it arrives, in bounded memory.
+                let mut judge =
+                    StreamObserver(StreamJudge::new(case.request.json.as_ref(), stream_limits));
+                let ex = transport
+                    .send_observed(&case.request, &case.target, Some(&mut judge))
+                    .await;
+                let report = check::streamed_answer(&case, &ex).then(|| {
+                    judge.0.finish(
+                        ex.timing.total,
+                        ex.transport_error().map(|e| e.message.as_str()),
+                    )
+                });
+                (ex, report)
+            } else {
+                (transport.send(&case.request, &case.target).await, None)
+            };
+            let companion = match &case.companion {
+                Some(request) => Some(transport.send(request, &case.target).await),
+                None => None,
+            };
             let elapsed = t0.elapsed();
-            let verdict = check::check(&case, &exchange, judging);
+            let observed = Observed {
+                exchange: &exchange,
+                stream: stream.as_ref(),
+                companion: companion.as_ref(),
+            };
+            let verdict = check::judge_observed(&case, observed, judging);
             let _ = tx.send((
                 pos,
                 CaseReport {

@@ -80,6 +80,8 @@ pub struct Event {
     pub invalid_utf8: bool,
     /// Some line was longer than the limit and was cut.
     pub oversized_line: bool,
+    /// A `data:` line had no space after the colon (`data:{...}`).
+    pub data_without_space: bool,
 }
 
 impl Event {
@@ -326,13 +328,19 @@ impl Decoder {
             block.comments.push(comment.to_owned());
             return;
         }
-        let (name, value) = match text.find(':') {
+        let (name, value, spaced) = match text.find(':') {
             Some(i) => {
                 let value = &text[i + 1..];
-                (&text[..i], value.strip_prefix(' ').unwrap_or(value))
+                match value.strip_prefix(' ') {
+                    Some(v) => (&text[..i], v, true),
+                    None => (&text[..i], value, value.is_empty()),
+                }
             }
-            None => (&*text, ""),
+            None => (&*text, "", true),
         };
+        if name == "data" && !spaced {
+            block.data_without_space = true;
+        }
         match name {
             "data" => match &mut block.data {
                 Some(d) => {
@@ -464,6 +472,8 @@ mod tests {
     fn fields_follow_the_whatwg_rules() {
         let events = decode(b"\xEF\xBB\xBFdata:no-space\ndata:  two spaces\ndata\nevent: ping\nid: 1\nretry: 10\nerror: {\"x\":1}\n\n");
         let e = &events[0];
+        assert!(e.data_without_space);
+        assert!(!decode(b"data: x\n\n")[0].data_without_space);
         assert_eq!(e.data.as_deref(), Some("no-space\n two spaces\n"));
         assert_eq!(e.event.as_deref(), Some("ping"));
         assert_eq!(

@@ -23,7 +23,30 @@ pub struct Limits {
     pub connect: Duration,
     /// From sending the request to the last byte of the body.
     pub total: Duration,
+    /// At most this long without a single byte (after the response head).
+    pub max_gap: Duration,
+    /// A non-stream body larger than this is an error.
     pub max_body_bytes: usize,
+    /// A stream larger than this is an error; below it, only `max_body_bytes` are kept.
+    pub max_stream_bytes: u64,
+}
+
+impl Limits {
+    /// Generous defaults, for tests and tools.
+    pub fn default_for_tests() -> Self {
+        Limits {
+            connect: Duration::from_secs(5),
+            total: Duration::from_secs(30),
+            max_gap: Duration::from_secs(10),
+            max_body_bytes: 16 << 20,
+            max_stream_bytes: 256 << 20,
+        }
+    }
+}
+
+/// Watches a body as it arrives (the stream judge). Returning an error stops reading.
+pub trait Observer: Send {
+    fn on_read(&mut self, bytes: &[u8], at: Duration) -> Result<(), String>;
 }
 
 /// A reusable HTTP client (connection pool shared by all cases).
@@ -47,6 +70,17 @@ impl Transport {
 
     /// Sends the request and records everything that comes back.
     pub async fn send(&self, request: &PlannedRequest, target: &Target) -> Exchange {
+        self.send_observed(request, target, None).await
+    }
+
+    /// Sends the request; an observer sees every read of the body as it arrives (for streams,
+    /// which are then judged in bounded memory and may outgrow what is kept).
+    pub async fn send_observed(
+        &self,
+        request: &PlannedRequest,
+        target: &Target,
+        mut observer: Option<&mut dyn Observer>,
+    ) -> Exchange {
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -92,6 +126,7 @@ impl Transport {
         let mut ex = Exchange {
             request: sent,
             response: None,
+            received: 0,
             body: Vec::new(),
             reads: Vec::new(),
             timing: Timing::default(),
@@ -126,19 +161,32 @@ impl Transport {
                 })
                 .collect(),
         });
+        let streaming = observer.is_some();
         let mut stream = response.bytes_stream();
         loop {
-            match tokio::time::timeout_at(deadline, stream.next()).await {
+            let gap_deadline = tokio::time::Instant::now() + self.limits.max_gap;
+            let wait = gap_deadline.min(deadline);
+            match tokio::time::timeout_at(wait, stream.next()).await {
                 Err(_) => {
-                    let e = fail(
-                        TransportErrorKind::Timeout,
+                    let message = if wait == deadline {
                         format!(
                             "the body did not complete within {} ({} bytes received)",
                             secs(self.limits.total),
-                            ex.body.len()
-                        ),
+                            ex.received
+                        )
+                    } else {
+                        format!(
+                            "no byte for {} (the server stalled after {} bytes)",
+                            secs(self.limits.max_gap),
+                            ex.received
+                        )
+                    };
+                    return finish(
+                        ex,
+                        start,
+                        fail(TransportErrorKind::Timeout, message),
+                        secret,
                     );
-                    return finish(ex, start, e, secret);
                 }
                 Ok(None) => break,
                 Ok(Some(Err(e))) => return finish(ex, start, classify(&e), secret),
@@ -147,7 +195,8 @@ impl Transport {
                     if ex.timing.first_byte.is_none() {
                         ex.timing.first_byte = Some(at);
                     }
-                    if ex.body.len() + chunk.len() > self.limits.max_body_bytes {
+                    ex.received += chunk.len() as u64;
+                    if !streaming && ex.received > self.limits.max_body_bytes as u64 {
                         let e = fail(
                             TransportErrorKind::BodyTooLarge,
                             format!(
@@ -157,12 +206,31 @@ impl Transport {
                         );
                         return finish(ex, start, e, secret);
                     }
-                    ex.reads.push(Read {
-                        offset: ex.body.len(),
-                        len: chunk.len(),
-                        at,
-                    });
-                    ex.body.extend_from_slice(&chunk);
+                    if streaming && ex.received > self.limits.max_stream_bytes {
+                        let e = fail(
+                            TransportErrorKind::BodyTooLarge,
+                            format!(
+                                "the stream exceeded the cap of {} bytes",
+                                self.limits.max_stream_bytes
+                            ),
+                        );
+                        return finish(ex, start, e, secret);
+                    }
+                    let room = self.limits.max_body_bytes.saturating_sub(ex.body.len());
+                    let kept = chunk.len().min(room);
+                    if kept > 0 {
+                        ex.reads.push(Read {
+                            offset: ex.body.len(),
+                            len: kept,
+                            at,
+                        });
+                        ex.body.extend_from_slice(&chunk[..kept]);
+                    }
+                    if let Some(o) = observer.as_deref_mut()
+                        && let Err(reason) = o.on_read(&chunk, at)
+                    {
+                        return finish(ex, start, fail(TransportErrorKind::Limit, reason), secret);
+                    }
                 }
             }
         }
@@ -277,7 +345,9 @@ mod tests {
         Limits {
             connect: Duration::from_secs(2),
             total: Duration::from_millis(500),
+            max_gap: Duration::from_millis(400),
             max_body_bytes: 1024,
+            max_stream_bytes: 4096,
         }
     }
 

@@ -46,6 +46,7 @@ async fn run(suites: &[suite::Suite], targets: &[Arc<Target>], limits: Limits) -
     let options = RunOptions {
         jobs: 8,
         judging: Judging::default(),
+        stream_limits: Default::default(),
     };
     let collect = Collect::default();
     let mut reporter = collect.clone();
@@ -73,7 +74,9 @@ fn limits() -> Limits {
     Limits {
         connect: Duration::from_secs(2),
         total: Duration::from_secs(10),
+        max_gap: Duration::from_secs(5),
         max_body_bytes: 1 << 20,
+        max_stream_bytes: 8 << 20,
     }
 }
 
@@ -264,6 +267,7 @@ async fn the_key_never_reaches_the_reports_even_when_the_server_echoes_it() {
     let options = RunOptions {
         jobs: 1,
         judging: Judging::default(),
+        stream_limits: Default::default(),
     };
     let human = SharedBuf::default();
     let jsonl = SharedBuf::default();

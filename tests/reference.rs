@@ -4,7 +4,6 @@
 //! reference gateway must be conformant to the letter.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use gatecheck::check::{self, Judging, Outcome};
 use gatecheck::config::{Secret, Target};
@@ -42,12 +41,7 @@ fn main() {
     });
     let suites = suite::load_shipped().unwrap_or_else(|e| panic!("{e}"));
     let plan = plan::build(&suites, &[target]);
-    let transport = Transport::new(Limits {
-        connect: Duration::from_secs(5),
-        total: Duration::from_secs(30),
-        max_body_bytes: 16 << 20,
-    })
-    .expect("the HTTP client builds");
+    let transport = Transport::new(Limits::default_for_tests()).expect("the HTTP client builds");
 
     let trials = plan
         .cases

@@ -365,6 +365,18 @@ fn choice_checks(cx: &mut Cx, i: usize, choice: &Value) {
             .actual(other.map_or("(missing)".to_owned(), short)),
         ),
     }
+    message_checks(cx, i, choice, message);
+}
+
+/// The checks on one choice's message, shared with streams (run on the reassembled message):
+/// refusal, tool calls, JSON mode, reasoning, images, logprobs.
+pub(super) fn message_checks(
+    cx: &mut Cx,
+    i: usize,
+    choice: &Value,
+    message: &serde_json::Map<String, Value>,
+) {
+    let at = format!("/choices/{i}");
     if let Some(refusal) = message.get("refusal")
         && !(refusal.is_null() || refusal.is_string())
     {
@@ -1066,6 +1078,22 @@ fn extensions(cx: &mut Cx, body: &Value) {
             );
         }
     }
+}
+
+/// The message-level checks on a stream's reassembled completion (the stream judge has already
+/// judged the envelope and the sequence): each choice's message, and the usage trailer.
+pub(super) fn check_reassembled(cx: &mut Cx) {
+    let Some(body) = cx.json().cloned() else {
+        return;
+    };
+    if let Some(choices) = body.get("choices").and_then(Value::as_array) {
+        for (i, choice) in choices.iter().enumerate() {
+            if let Some(message) = choice.get("message").and_then(Value::as_object) {
+                message_checks(cx, i, choice, message);
+            }
+        }
+    }
+    usage(cx, &body);
 }
 
 /// `resp.schema`: the whole body against CreateChatCompletionResponse.

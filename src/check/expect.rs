@@ -5,16 +5,21 @@ use serde_json::Value;
 
 use super::{Cx, Finding};
 use crate::catalog::Severity::Violation;
+use crate::check::stream::StreamReport;
 use crate::schema::short;
 use crate::suite::{AssertOp, Assertion, template};
 
-pub(super) fn check_expectations(cx: &mut Cx, inconclusive: bool) {
+pub(super) fn check_expectations(cx: &mut Cx, inconclusive: bool, stream: Option<&StreamReport>) {
     let expect = cx.case.case.expect.clone();
     if inconclusive {
         return; // the body is a rate-limit or auth error: the case's assertions cannot be judged
     }
     if !status(cx) {
         return; // the body is not the answer the assertions are about; the status says why
+    }
+    if let Some(r) = stream {
+        stream_failure(cx, r);
+        timing(cx, r);
     }
     if let Some((name, loc)) = &expect.schema {
         match cx.json().cloned() {
@@ -177,6 +182,72 @@ fn assertion(cx: &mut Cx, a: &Assertion) {
                 .expected(expected)
                 .actual(actual)
                 .source(&a.location),
+        );
+    }
+}
+
+/// A stream that carried an error (in band, or `finish_reason: error`) did not answer the valid
+/// request, like a 5xx would not have.
+fn stream_failure(cx: &mut Cx, r: &StreamReport) {
+    let Some(failure) = &r.failure else {
+        return;
+    };
+    if cx.case.case.expect.error.is_some() {
+        return;
+    }
+    let loc = cx.case.case.request.location.clone();
+    cx.push(
+        Finding::new(
+            "assert.status",
+            Violation,
+            format!("a valid request was answered with a failed stream: {failure}"),
+        )
+        .expected("a complete stream")
+        .actual("an error in the stream")
+        .source(&loc),
+    );
+}
+
+/// `expect.max_ttft_ms` and `expect.max_gap_ms`.
+fn timing(cx: &mut Cx, r: &StreamReport) {
+    let expect = cx.case.case.expect.clone();
+    if let Some((limit, loc)) = &expect.max_ttft_ms {
+        match r.metrics.first_token_ms {
+            Some(t) if t > *limit as f64 => cx.push(
+                Finding::new(
+                    "assert.timing",
+                    Violation,
+                    format!("the first token came after {t:.0} ms"),
+                )
+                .expected(format!("<= {limit} ms"))
+                .actual(format!("{t:.1} ms"))
+                .source(loc),
+            ),
+            Some(_) => {}
+            None => cx.push(
+                Finding::new(
+                    "assert.timing",
+                    Violation,
+                    "the stream carried no token, so no time to first token",
+                )
+                .expected(format!("<= {limit} ms"))
+                .source(loc),
+            ),
+        }
+    }
+    if let Some((limit, loc)) = &expect.max_gap_ms
+        && let Some(gap) = r.metrics.gap_max_ms
+        && gap > *limit as f64
+    {
+        cx.push(
+            Finding::new(
+                "assert.timing",
+                Violation,
+                format!("a gap of {gap:.0} ms between two chunks"),
+            )
+            .expected(format!("<= {limit} ms"))
+            .actual(format!("{gap:.1} ms"))
+            .source(loc),
         );
     }
 }

@@ -12,6 +12,8 @@ mod errors;
 mod expect;
 mod models;
 mod request;
+pub mod sdk;
+pub mod stream;
 
 use std::fmt;
 
@@ -127,12 +129,14 @@ impl fmt::Display for Outcome {
 }
 
 /// The judge's verdict on one exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub outcome: Outcome,
     /// Why the case errored, was inconclusive or skipped.
     pub reason: Option<String>,
     pub findings: Vec<Finding>,
+    /// For streamed answers: timing and the SDKs' fate.
+    pub stream: Option<StreamInfo>,
 }
 
 /// How strict the judge is.
@@ -259,12 +263,50 @@ const SPEC_GAPS: &[&str] = &[
     "/usage/completion_tokens_details",
 ];
 
-fn tolerated_spec_gap(path: &str, instance: &Value) -> bool {
+pub(crate) fn tolerated_spec_gap(path: &str, instance: &Value) -> bool {
     SPEC_GAPS.contains(&path) && instance.pointer(path).is_some_and(Value::is_null)
 }
 
-/// Judges one exchange.
+/// What the run observed for one case: the exchange, the stream judge's report when the answer
+/// was streamed (judged as it arrived), and the non-stream companion when the case compares.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    pub exchange: &'a Exchange,
+    pub stream: Option<&'a stream::StreamReport>,
+    pub companion: Option<&'a Exchange>,
+}
+
+/// Judges one recorded exchange (fixtures, replay): a streamed answer is judged from its
+/// recorded reads.
 pub fn check(case: &PlannedCase, ex: &Exchange, judging: Judging) -> Verdict {
+    let report = streamed_answer(case, ex).then(|| {
+        stream::judge_recorded(
+            case.request.json.as_ref(),
+            &ex.body,
+            &ex.reads,
+            ex.timing.total,
+            ex.transport_error().map(|e| e.message.as_str()),
+        )
+    });
+    judge_observed(
+        case,
+        Observed {
+            exchange: ex,
+            stream: report.as_ref(),
+            companion: None,
+        },
+        judging,
+    )
+}
+
+/// Whether the answer is to be judged as a stream: the request asked for one and a 2xx came.
+pub fn streamed_answer(case: &PlannedCase, ex: &Exchange) -> bool {
+    case.request.stream() && ex.status().is_some_and(|s| (200..300).contains(&s))
+}
+
+/// Judges what was observed for one case.
+pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judging) -> Verdict {
+    let ex = observed.exchange;
     let Some(head) = &ex.response else {
         let e = ex.transport_error();
         return Verdict {
@@ -274,28 +316,36 @@ pub fn check(case: &PlannedCase, ex: &Exchange, judging: Judging) -> Verdict {
                 |e| format!("{}: {}", e.kind.as_str(), e.message),
             )),
             findings: Vec::new(),
+            stream: None,
         };
     };
-    if let Some(e) = ex.transport_error() {
+    // A broken transport leaves a non-stream body unjudgeable; a stream is judged as far as it
+    // came (its findings stand), and the case still errors.
+    let broken = ex.transport_error().map(|e| {
+        format!(
+            "{} after the response head ({} {} bytes in): {}",
+            e.kind.as_str(),
+            head.status,
+            ex.received,
+            e.message
+        )
+    });
+    let stream_report = observed.stream.filter(|r| !r.not_sse);
+    if broken.is_some() && stream_report.is_none() {
         return Verdict {
             outcome: Outcome::Error,
-            reason: Some(format!(
-                "{} after the response head ({} {} bytes in): {}",
-                e.kind.as_str(),
-                head.status,
-                ex.body.len(),
-                e.message
-            )),
+            reason: broken,
             findings: Vec::new(),
+            stream: observed.stream.map(StreamInfo::from),
         };
     }
-    let body = if ex.body.iter().all(u8::is_ascii_whitespace) {
-        Body::Empty
-    } else {
-        match serde_json::from_slice::<Value>(&ex.body) {
+    let body = match stream_report {
+        Some(r) => Body::Json(r.reassembled.clone()),
+        None if ex.body.iter().all(u8::is_ascii_whitespace) => Body::Empty,
+        None => match serde_json::from_slice::<Value>(&ex.body) {
             Ok(v) => Body::Json(v),
             Err(e) => Body::NotJson(e.to_string()),
-        }
+        },
     };
     let endpoint = endpoint(case);
     let mut cx = Cx {
@@ -315,10 +365,21 @@ pub fn check(case: &PlannedCase, ex: &Exchange, judging: Judging) -> Verdict {
     chat::check_transport_shape(&mut cx);
     if cx.is_success() {
         match cx.endpoint {
-            Endpoint::ChatCompletions if !cx.req.stream => chat::check_completion(&mut cx),
+            Endpoint::ChatCompletions if cx.req.stream => {
+                if let Some(r) = stream_report {
+                    for f in &r.findings {
+                        cx.push(f.clone());
+                    }
+                    chat::check_reassembled(&mut cx);
+                    if let Some(companion) = observed.companion {
+                        stream::compare_with_nonstream(&mut cx, companion);
+                    }
+                }
+            }
+            Endpoint::ChatCompletions => chat::check_completion(&mut cx),
             Endpoint::ListModels => models::check_list(&mut cx),
             Endpoint::RetrieveModel => models::check_retrieve(&mut cx),
-            _ => {}
+            Endpoint::Other => {}
         }
     } else {
         errors::check_error(&mut cx);
@@ -337,23 +398,45 @@ pub fn check(case: &PlannedCase, ex: &Exchange, judging: Judging) -> Verdict {
     }
 
     // The suite's own expectations.
-    expect::check_expectations(&mut cx, inconclusive.is_some());
+    expect::check_expectations(&mut cx, inconclusive.is_some(), stream_report);
 
     let findings = cx.findings;
-    let outcome = if let Some(_reason) = &inconclusive {
-        Outcome::Inconclusive
+    let aborted = stream_report.and_then(|r| r.aborted.clone());
+    let (outcome, reason) = if let Some(reason) = broken {
+        (Outcome::Error, Some(reason))
+    } else if let Some(reason) = aborted {
+        (Outcome::Error, Some(format!("limit: {reason}")))
+    } else if let Some(reason) = inconclusive {
+        (Outcome::Inconclusive, Some(reason))
     } else if findings
         .iter()
         .any(|f| f.severity >= judging.fail_on && f.severity != Severity::Variant)
     {
-        Outcome::Fail
+        (Outcome::Fail, None)
     } else {
-        Outcome::Pass
+        (Outcome::Pass, None)
     };
     Verdict {
         outcome,
-        reason: inconclusive,
+        reason,
         findings,
+        stream: observed.stream.map(StreamInfo::from),
+    }
+}
+
+/// What a report keeps of a stream: its timing and what the SDKs make of it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StreamInfo {
+    pub metrics: stream::StreamMetrics,
+    pub sdk: sdk::SdkOutcome,
+}
+
+impl From<&stream::StreamReport> for StreamInfo {
+    fn from(r: &stream::StreamReport) -> Self {
+        StreamInfo {
+            metrics: r.metrics,
+            sdk: r.sdk.clone(),
+        }
     }
 }
 

@@ -330,8 +330,8 @@ fn check_stop(cx: &mut Cx, rejected: bool, why: &str) {
         );
         return;
     }
-    if !cx.is_success() || cx.req.stream {
-        return;
+    if !cx.is_success() {
+        return; // (a stream is judged on its reassembled message)
     }
     let stops: Vec<String> = cx.req.stop.iter().map(|s| (*s).to_owned()).collect();
     let Some(choices) = cx
@@ -388,7 +388,7 @@ fn check_max_tokens(cx: &mut Cx, rejected: bool, why: &str) {
         }
         return;
     }
-    if !cx.is_success() || cx.req.stream {
+    if !cx.is_success() {
         return;
     }
     let used = cx

@@ -70,17 +70,27 @@ pub struct SchemaError {
 /// # Panics
 /// When `name` is not an embedded schema: suites are checked at load time, so this is a bug.
 pub fn validate(name: &str, instance: &Value) -> Vec<SchemaError> {
+    errors(validator(name), instance)
+}
+
+/// The compiled validator of an embedded schema, compiled on first use.
+fn validator(name: &str) -> &'static jsonschema::Validator {
     static COMPILED: OnceLock<BTreeMap<&'static str, OnceLock<jsonschema::Validator>>> =
         OnceLock::new();
     let slots = COMPILED.get_or_init(|| names().map(|n| (n, OnceLock::new())).collect());
     let slot = slots
         .get(name)
         .unwrap_or_else(|| panic!("no embedded schema named {name}"));
-    let validator = slot.get_or_init(|| {
+    slot.get_or_init(|| {
         let doc = document(name).expect("names() and documents agree");
         compile(doc).unwrap_or_else(|e| panic!("embedded schema {name} does not compile: {e}"))
-    });
-    errors(validator, instance)
+    })
+}
+
+/// Whether `instance` is valid against the embedded schema `name` (faster than collecting
+/// errors; the stream judge asks this of every chunk and collects errors only when it fails).
+pub fn is_valid(name: &str, instance: &Value) -> bool {
+    validator(name).is_valid(instance)
 }
 
 /// Compiles every embedded schema now (start-up cost paid up front, e.g. before a benchmark).

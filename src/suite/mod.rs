@@ -208,6 +208,12 @@ pub struct Expect {
     pub content_is_json: Option<Location>,
     pub tool_args_valid: Option<Location>,
     pub asserts: Vec<Assertion>,
+    /// Streams: the longest time to the first token, in milliseconds.
+    pub max_ttft_ms: Option<(u64, Location)>,
+    /// Streams: the longest gap between two chunks, in milliseconds.
+    pub max_gap_ms: Option<(u64, Location)>,
+    /// Streams: send the same request without streaming too, and compare.
+    pub matches_nonstream: Option<Location>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -497,6 +503,9 @@ const EXPECT_KEYS: &[&str] = &[
     "content_is_json",
     "tool_args_valid",
     "assert",
+    "max_ttft_ms",
+    "max_gap_ms",
+    "matches_nonstream",
 ];
 const ASSERT_KEYS: &[&str] = &["pointer", "equals", "matches", "exists", "type", "one_of"];
 const ASSERT_OPS: &[&str] = &["equals", "matches", "exists", "type", "one_of"];
@@ -1267,8 +1276,30 @@ impl Cx {
             }
         }
         for (key, slot) in [
+            ("max_ttft_ms", &mut expect.max_ttft_ms),
+            ("max_gap_ms", &mut expect.max_gap_ms),
+        ] {
+            if let Some(n) = node.get(key) {
+                match n.kind {
+                    NodeKind::Int(ms) if ms > 0 => {
+                        *slot = Some((ms as u64, self.loc(n.span.clone())))
+                    }
+                    _ => self.error(
+                        n.span.clone(),
+                        &format!(
+                            "`{key}` must be a positive number of milliseconds, not {}",
+                            n.type_name()
+                        ),
+                        "expected an integer",
+                        Some(format!("write e.g. `{key}: 2000`")),
+                    ),
+                }
+            }
+        }
+        for (key, slot) in [
             ("content_is_json", &mut expect.content_is_json),
             ("tool_args_valid", &mut expect.tool_args_valid),
+            ("matches_nonstream", &mut expect.matches_nonstream),
         ] {
             if let Some(n) = node.get(key)
                 && self.bool(n, key) == Some(true)

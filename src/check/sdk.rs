@@ -1,0 +1,581 @@
+//! The SDK judge: what openai-python and openai-node do with the same stream, reproduced from
+//! their sources as `compat-checks.md` section 0 records them: which events they dispatch, when
+//! they raise and with which exception, what they silently drop, and what their stream helpers
+//! (`ChatCompletionStreamState.accumulate_delta`, node's `ChatCompletionStream`) concatenate.
+//!
+//! Both see the events of [`crate::sse`] with their own rules: they dispatch only on a blank line
+//! (an unterminated last event is dropped), python dispatches a block with any of `event`,
+//! `data`, `id` or `retry`, node one with `event` or `data`; every data payload but `[DONE]` is
+//! JSON-parsed.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::request::RequestView;
+use crate::sse;
+
+/// Text kept per reassembled string.
+const CAP: usize = 4096;
+
+/// What each SDK does with the stream, in one line each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SdkOutcome {
+    pub python: String,
+    pub node: String,
+    /// The SDK raises, or silently loses or corrupts data.
+    pub python_breaks: bool,
+    pub node_breaks: bool,
+}
+
+impl SdkOutcome {
+    pub fn breaks(&self) -> bool {
+        self.python_breaks || self.node_breaks
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Choice {
+    role: String,
+    content_len: usize,
+    finish_reason: Option<String>,
+    tools: BTreeMap<String, Tool>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Tool {
+    id: String,
+    name: String,
+    kind: String,
+    arguments_len: usize,
+}
+
+fn push_capped(s: &mut String, add: &str) {
+    if s.len() < CAP {
+        let mut cut = (CAP - s.len()).min(add.len());
+        while !add.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.push_str(&add[..cut]);
+    }
+}
+
+/// Both emulators, fed the same events.
+#[derive(Debug, Default)]
+pub struct Sdks {
+    python: Python,
+    node: Node,
+}
+
+impl Sdks {
+    pub fn on_event(&mut self, e: &sse::Event) {
+        self.python.on_event(e);
+        self.node.on_event(e);
+    }
+
+    pub fn finish(&mut self, req: &RequestView) -> SdkOutcome {
+        let _ = req;
+        let (python, python_breaks) = self.python.finish();
+        let (node, node_breaks) = self.node.finish();
+        SdkOutcome {
+            python,
+            node,
+            python_breaks,
+            node_breaks,
+        }
+    }
+}
+
+/// openai-python: `Stream.__iter__` then `ChatCompletionStreamState` (the `.stream()` helper).
+#[derive(Debug, Default)]
+struct Python {
+    raised: Option<String>,
+    done: bool,
+    dropped: Option<String>,
+    chunks: usize,
+    choices: BTreeMap<u64, Choice>,
+}
+
+impl Python {
+    fn on_event(&mut self, e: &sse::Event) {
+        if self.raised.is_some() || self.done {
+            return;
+        }
+        if !e.terminated {
+            if e.data.is_some() || e.event.is_some() {
+                self.dropped = Some(describe_dropped(e));
+            }
+            return;
+        }
+        if e.data.is_none() && e.event.is_none() && e.id.is_none() && e.retry.is_none() {
+            return; // comments and unknown fields only: not dispatched
+        }
+        let data = e.data.as_deref().unwrap_or("");
+        if data.starts_with("[DONE]") {
+            self.done = true;
+            return;
+        }
+        let value: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(err) => {
+                self.raised = Some(format!(
+                    "raises json.JSONDecodeError at event {} ({err})",
+                    e.index
+                ));
+                return;
+            }
+        };
+        if let Some(error) = value.get("error").filter(|v| py_truthy(v)) {
+            let message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .filter(|m| !m.is_empty())
+                .unwrap_or("An error occurred during streaming");
+            self.raised = Some(format!(
+                "raises openai.APIError({message:?}) at event {}",
+                e.index
+            ));
+            return;
+        }
+        self.chunks += 1;
+        let Some(choices) = value.get("choices").and_then(Value::as_array) else {
+            self.raised = Some(format!(
+                "the stream helper raises TypeError at event {} (`choices` is {})",
+                e.index,
+                value.get("choices").map_or("missing", |_| "not a list")
+            ));
+            return;
+        };
+        for choice in choices {
+            let Some(index) = choice.get("index").and_then(Value::as_u64) else {
+                self.raised = Some(format!(
+                    "the stream helper raises at event {} (a choice without `index`)",
+                    e.index
+                ));
+                return;
+            };
+            let Some(delta) = choice.get("delta").and_then(Value::as_object) else {
+                self.raised = Some(format!(
+                    "the stream helper raises AttributeError at event {} (a choice without `delta`)",
+                    e.index
+                ));
+                return;
+            };
+            let c = self.choices.entry(index).or_default();
+            // accumulate_delta: every string value is concatenated, `index` and `type` excepted.
+            if let Some(Value::String(role)) = delta.get("role") {
+                push_capped(&mut c.role, role);
+            }
+            if let Some(Value::String(content)) = delta.get("content") {
+                c.content_len += content.len();
+            }
+            if let Some(Value::Array(calls)) = delta.get("tool_calls") {
+                for call in calls {
+                    let Some(i) = call.get("index").and_then(Value::as_u64) else {
+                        self.raised = Some(format!(
+                            "the stream helper raises RuntimeError('Expected list delta entry to have an `index` key') at event {}",
+                            e.index
+                        ));
+                        return;
+                    };
+                    let t = c.tools.entry(i.to_string()).or_default();
+                    if let Some(Value::String(id)) = call.get("id") {
+                        push_capped(&mut t.id, id);
+                    }
+                    if let Some(Value::String(kind)) = call.get("type") {
+                        t.kind = kind.clone();
+                    }
+                    if let Some(Value::String(name)) = call.pointer("/function/name") {
+                        push_capped(&mut t.name, name);
+                    }
+                    match call.pointer("/function/arguments") {
+                        Some(Value::String(a)) => t.arguments_len += a.len(),
+                        Some(Value::Null) | None => {}
+                        Some(_) => {
+                            self.raised = Some(format!(
+                                "the stream helper raises TypeError at event {} (arguments that are not a string cannot be concatenated)",
+                                e.index
+                            ));
+                            return;
+                        }
+                    }
+                }
+            }
+            if let Some(Value::String(r)) = choice.get("finish_reason") {
+                c.finish_reason = Some(r.clone());
+            }
+        }
+    }
+
+    fn finish(&self) -> (String, bool) {
+        if let Some(r) = &self.raised {
+            return (r.clone(), true);
+        }
+        let mut notes = corruption(&self.choices, true);
+        if let Some(d) = &self.dropped {
+            notes.push(d.clone());
+        }
+        if self.chunks == 0 && !self.done {
+            notes.push("yields no chunk at all".into());
+        }
+        if notes.is_empty() {
+            ("ok".into(), false)
+        } else {
+            (notes.join("; "), true)
+        }
+    }
+}
+
+/// openai-node: `Stream` then `ChatCompletionStream.finalChatCompletion()`.
+#[derive(Debug, Default)]
+struct Node {
+    raised: Option<String>,
+    done: bool,
+    dropped: Option<String>,
+    chunks: usize,
+    lost_calls: usize,
+    choices: BTreeMap<u64, Choice>,
+}
+
+impl Node {
+    fn on_event(&mut self, e: &sse::Event) {
+        if self.raised.is_some() || self.done {
+            return;
+        }
+        if !e.terminated {
+            if e.data.is_some() || e.event.is_some() {
+                self.dropped = Some(describe_dropped(e));
+            }
+            return;
+        }
+        if e.data.is_none() && e.event.is_none() {
+            return;
+        }
+        let data = e.data.as_deref().unwrap_or("");
+        if data.starts_with("[DONE]") {
+            self.done = true;
+            return;
+        }
+        let plain = match e.event.as_deref() {
+            None => true,
+            Some(name) => name.starts_with("response.") || name.starts_with("transcript."),
+        };
+        let value: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(_) => {
+                self.raised = Some(format!(
+                    "throws SyntaxError at event {} (logs 'Could not parse message into JSON')",
+                    e.index
+                ));
+                return;
+            }
+        };
+        if e.event.as_deref() == Some("error") {
+            self.raised = Some(format!(
+                "throws APIError at event {} (`event: error`)",
+                e.index
+            ));
+            return;
+        }
+        if plain && value.get("error").is_some_and(js_truthy) {
+            let message = value
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or("(no message)");
+            self.raised = Some(format!("throws APIError({message:?}) at event {}", e.index));
+            return;
+        }
+        if !plain {
+            self.raised = Some(format!(
+                "yields `{{event, data}}` for `event: {}` at event {}; ChatCompletionStream then throws TypeError (chunk.choices is not iterable)",
+                e.event.as_deref().unwrap_or(""),
+                e.index
+            ));
+            return;
+        }
+        self.chunks += 1;
+        let Some(choices) = value.get("choices").and_then(Value::as_array) else {
+            self.raised = Some(format!(
+                "ChatCompletionStream throws TypeError at event {} (chunk.choices is not iterable)",
+                e.index
+            ));
+            return;
+        };
+        for choice in choices {
+            let Some(delta) = choice.get("delta").and_then(Value::as_object) else {
+                self.raised = Some(format!(
+                    "ChatCompletionStream throws TypeError at event {} (cannot destructure `delta`)",
+                    e.index
+                ));
+                return;
+            };
+            let Some(index) = choice.get("index").and_then(Value::as_u64) else {
+                continue; // snapshot.choices[undefined]: the choice is lost
+            };
+            let c = self.choices.entry(index).or_default();
+            if let Some(Value::String(role)) = delta.get("role").filter(|v| js_truthy(v)) {
+                c.role = role.clone();
+            }
+            if let Some(Value::String(content)) = delta.get("content") {
+                c.content_len += content.len();
+            }
+            if let Some(Value::Array(calls)) = delta.get("tool_calls") {
+                for call in calls {
+                    let Some(i) = call.get("index").and_then(Value::as_u64) else {
+                        self.lost_calls += 1; // tool_calls[undefined]: not an element of the array
+                        continue;
+                    };
+                    let t = c.tools.entry(i.to_string()).or_default();
+                    if let Some(Value::String(id)) = call.get("id").filter(|v| js_truthy(v)) {
+                        t.id = id.clone();
+                    }
+                    if let Some(Value::String(kind)) = call.get("type").filter(|v| js_truthy(v)) {
+                        t.kind = kind.clone();
+                    }
+                    if let Some(Value::String(name)) =
+                        call.pointer("/function/name").filter(|v| js_truthy(v))
+                    {
+                        t.name = name.clone();
+                    }
+                    if let Some(Value::String(a)) = call.pointer("/function/arguments") {
+                        t.arguments_len += a.len();
+                    }
+                }
+            }
+            if let Some(Value::String(r)) = choice.get("finish_reason").filter(|v| js_truthy(v)) {
+                c.finish_reason = Some(r.clone());
+            }
+        }
+    }
+
+    fn finish(&self) -> (String, bool) {
+        if let Some(r) = &self.raised {
+            return (r.clone(), true);
+        }
+        let mut notes = Vec::new();
+        if self.chunks == 0 && !self.done {
+            notes.push("finalChatCompletion() throws (the stream produced no chunk)".to_owned());
+        }
+        // finalizeChatCompletion's requirements, in its order.
+        'choices: for (index, c) in &self.choices {
+            if c.finish_reason.is_none() {
+                notes.push(format!(
+                    "finalChatCompletion() throws 'missing finish_reason for choice {index}'"
+                ));
+                break;
+            }
+            if c.role.is_empty() {
+                notes.push(format!(
+                    "finalChatCompletion() throws 'missing role for choice {index}'"
+                ));
+                break;
+            }
+            for (i, t) in &c.tools {
+                let missing = if t.id.is_empty() {
+                    "id"
+                } else if t.kind.is_empty() {
+                    "type"
+                } else if t.name.is_empty() {
+                    "function.name"
+                } else {
+                    continue;
+                };
+                notes.push(format!("finalChatCompletion() throws 'missing choices[{index}].tool_calls[{i}].{missing}'"));
+                break 'choices;
+            }
+        }
+        if self.lost_calls > 0 {
+            notes.push(format!(
+                "loses {} tool-call delta(s) without `index`",
+                self.lost_calls
+            ));
+        }
+        if let Some(d) = &self.dropped {
+            notes.push(d.clone());
+        }
+        if notes.is_empty() {
+            ("ok".into(), false)
+        } else {
+            (notes.join("; "), true)
+        }
+    }
+}
+
+/// Strings the python helper corrupted by concatenation.
+fn corruption(choices: &BTreeMap<u64, Choice>, python: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (index, c) in choices {
+        if python && !c.role.is_empty() && c.role != "assistant" {
+            notes.push(format!("choice {index}: role becomes {:?}", short(&c.role)));
+        }
+        for (i, t) in &c.tools {
+            let doubled = |s: &str| {
+                let n = s.len();
+                n >= 2 && n % 2 == 0 && s[..n / 2] == s[n / 2..]
+            };
+            if doubled(&t.id) {
+                notes.push(format!(
+                    "choice {index}, tool call {i}: id becomes {:?}",
+                    short(&t.id)
+                ));
+            }
+            if doubled(&t.name) {
+                notes.push(format!(
+                    "choice {index}, tool call {i}: name becomes {:?}",
+                    short(&t.name)
+                ));
+            }
+        }
+    }
+    notes
+}
+
+fn short(s: &str) -> String {
+    if s.chars().count() > 48 {
+        format!("{}...", s.chars().take(48).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}
+
+fn describe_dropped(e: &sse::Event) -> String {
+    let what = match e.data.as_deref() {
+        Some(d) if d.starts_with("[DONE]") => "`[DONE]`".to_owned(),
+        Some(d) if d.contains("\"finish_reason\":\"") => "the finish_reason chunk".to_owned(),
+        Some(d) if d.contains("\"usage\":{") => "the usage chunk".to_owned(),
+        _ => "a chunk".to_owned(),
+    };
+    format!("silently drops the unterminated last event ({what})")
+}
+
+/// Python truthiness of a JSON value.
+fn py_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// JavaScript truthiness of a JSON value.
+fn js_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn run(body: &str) -> SdkOutcome {
+        let (events, _) =
+            sse::decode_all([(body.as_bytes(), Duration::ZERO)], sse::Limits::default());
+        let mut sdks = Sdks::default();
+        for e in &events {
+            sdks.on_event(e);
+        }
+        sdks.finish(&RequestView::new(None))
+    }
+
+    fn chunk(delta: &str, finish: &str) -> String {
+        format!(
+            r#"data: {{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{delta},"finish_reason":{finish}}}]}}"#
+        ) + "\n\n"
+    }
+
+    fn good() -> String {
+        chunk(r#"{"role":"assistant","content":""}"#, "null")
+            + &chunk(r#"{"content":"hi"}"#, "null")
+            + &chunk("{}", r#""stop""#)
+            + "data: [DONE]\n\n"
+    }
+
+    #[test]
+    fn a_good_stream_is_ok_in_both() {
+        let o = run(&good());
+        assert_eq!((o.python.as_str(), o.node.as_str()), ("ok", "ok"));
+        assert!(!o.breaks());
+    }
+
+    #[test]
+    fn keepalive_data_events_raise_in_both() {
+        let o = run(&good().replace("data: [DONE]", "data: \n\ndata: [DONE]"));
+        assert!(
+            o.python
+                .starts_with("raises json.JSONDecodeError at event 3"),
+            "{}",
+            o.python
+        );
+        assert!(
+            o.node.starts_with("throws SyntaxError at event 3"),
+            "{}",
+            o.node
+        );
+    }
+
+    #[test]
+    fn repeated_role_is_concatenated_by_python_only() {
+        let o = run(&good().replace(
+            r#"{"content":"hi"}"#,
+            r#"{"role":"assistant","content":"hi"}"#,
+        ));
+        assert_eq!(o.python, "choice 0: role becomes \"assistantassistant\"");
+        assert_eq!(o.node, "ok");
+    }
+
+    #[test]
+    fn missing_finish_reason_throws_in_node_only() {
+        let o = run(&good().replace(r#""stop""#, "null"));
+        assert_eq!(o.python, "ok");
+        assert_eq!(
+            o.node,
+            "finalChatCompletion() throws 'missing finish_reason for choice 0'"
+        );
+    }
+
+    #[test]
+    fn an_unterminated_finish_chunk_is_dropped_by_both() {
+        let body = chunk(r#"{"role":"assistant","content":"hi"}"#, "null")
+            + chunk("{}", r#""stop""#).trim_end();
+        let o = run(&body);
+        assert!(
+            o.python
+                .contains("silently drops the unterminated last event (the finish_reason chunk)"),
+            "{}",
+            o.python
+        );
+        assert!(o.node.contains("missing finish_reason"), "{}", o.node);
+    }
+
+    #[test]
+    fn named_events_and_errors() {
+        let o = run(&good().replace("data: {", "event: chunk\ndata: {"));
+        assert!(o.node.starts_with("yields `{event, data}`"), "{}", o.node);
+        let o = run(&(chunk(r#"{"role":"assistant","content":"hi"}"#, "null")
+            + "data: {\"error\":{\"message\":\"boom\"}}\n\n"));
+        assert_eq!(o.python, "raises openai.APIError(\"boom\") at event 1");
+        assert_eq!(o.node, "throws APIError(\"boom\") at event 1");
+    }
+
+    #[test]
+    fn tool_calls_without_index_break_both() {
+        let body = chunk(
+            r#"{"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]}"#,
+            "null",
+        ) + &chunk("{}", r#""tool_calls""#)
+            + "data: [DONE]\n\n";
+        let o = run(&body);
+        assert!(o.python.contains("RuntimeError"), "{}", o.python);
+        assert!(o.node.contains("loses 1 tool-call delta"), "{}", o.node);
+    }
+}
