@@ -246,6 +246,7 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
             ),
         );
     }
+    check_stream_options(cx, rejected, &why);
     check_n(cx, rejected);
     check_stop(cx, rejected, &why);
     check_max_tokens(cx, rejected, &why);
@@ -274,6 +275,36 @@ fn rejected_feature(cx: &mut Cx, check: &'static str, message: String) {
             .expected("2xx")
             .actual(status),
     );
+}
+
+/// `usage.stream_options_acceptance`: accepted with `stream: true`; without it, OpenAI answers
+/// 400 ("The 'stream_options' parameter is only allowed when 'stream' is enabled.").
+fn check_stream_options(cx: &mut Cx, rejected: bool, why: &str) {
+    let Some(json) = cx.req.json else {
+        return;
+    };
+    if json.get("stream_options").is_none_or(Value::is_null) {
+        return;
+    }
+    let status = cx.status;
+    match (cx.req.stream, rejected) {
+        (true, true) => rejected_feature(
+            cx,
+            "usage.stream_options_acceptance",
+            format!("`stream_options` was rejected with {status}{why}; clients such as LangChain always send it"),
+        ),
+        (false, true) => cx.rejection_explained = true, // what OpenAI does
+        (false, false) if cx.is_success() => cx.push(
+            Finding::new(
+                "usage.stream_options_acceptance",
+                Severity::Info,
+                "`stream_options` without `stream: true` was accepted; OpenAI answers 400",
+            )
+            .expected(400)
+            .actual(status),
+        ),
+        _ => {}
+    }
 }
 
 fn check_n(cx: &mut Cx, rejected: bool) {
