@@ -22,8 +22,13 @@
 //! ```
 //!
 //! The response section is kept byte for byte (the file is marked `-text` in `.gitattributes`);
-//! the line break before the next `=== ` marker belongs to the marker. In the case, `${model}`
-//! is `gpt-4o-mini` and the target is `fixture`.
+//! the line break before the next `=== ` marker belongs to the marker, so a stream that ends in
+//! a blank line is followed by one more empty line. In the case, `${model}` is `gpt-4o-mini` and
+//! the target is `fixture`.
+//!
+//! An optional `=== reads` section (between response and findings) says how the body arrived:
+//! one line per network read, `OFFSET MILLISECONDS` (the read starts at that byte of the body).
+//! Without it the body arrives in one read at 0 ms.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,7 +37,9 @@ use crate::catalog::Severity;
 use crate::check::Outcome;
 use crate::config::Target;
 use crate::diag::SourceFile;
-use crate::exchange::{Exchange, SentRequest};
+use std::time::Duration;
+
+use crate::exchange::{Exchange, Read, SentRequest};
 use crate::plan::{self, PlannedCase};
 
 /// The model `${model}` stands for in fixtures.
@@ -71,6 +78,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
             "sections must come in the order case, response, findings",
         ));
     }
+    let reads_at =
+        find(&bytes[response_at..findings_at], b"\n=== reads\n").map(|i| i + response_at);
     let header =
         std::str::from_utf8(&bytes[..case_at]).map_err(|_| err("the header is not UTF-8"))?;
     let description: Vec<String> = header
@@ -84,12 +93,22 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
     }
     let case_text = std::str::from_utf8(&bytes[case_at + "=== case\n".len()..response_at])
         .map_err(|_| err("the case is not UTF-8"))?;
-    let response = &bytes[response_at + "\n=== response\n".len()..findings_at];
+    let response = &bytes[response_at + "\n=== response\n".len()..reads_at.unwrap_or(findings_at)];
+    let reads_text = match reads_at {
+        Some(at) => std::str::from_utf8(&bytes[at + "\n=== reads\n".len()..findings_at])
+            .map_err(|_| err("the reads are not UTF-8"))?,
+        None => "",
+    };
     let findings_text = std::str::from_utf8(&bytes[findings_at + "\n=== findings\n".len()..])
         .map_err(|_| err("the findings are not UTF-8"))?;
 
     let case = plan_case(path, case_text)?;
-    let exchange = parse_response(&case, response).map_err(|m| err(&m))?;
+    let mut exchange = parse_response(&case, response).map_err(|m| err(&m))?;
+    if reads_at.is_some() {
+        exchange.reads = parse_reads(reads_text, exchange.body.len()).map_err(|m| err(&m))?;
+        exchange.timing.total = exchange.reads.last().map_or(Duration::ZERO, |r| r.at);
+        exchange.timing.first_byte = exchange.reads.first().map(|r| r.at);
+    }
     let mut outcome = None;
     let mut findings = Vec::new();
     for line in findings_text
@@ -195,6 +214,49 @@ fn parse_response(case: &PlannedCase, raw: &[u8]) -> Result<Exchange, String> {
     Ok(Exchange::from_parts(request, status, headers, body))
 }
 
+/// `OFFSET MILLISECONDS` lines into reads covering the whole body.
+fn parse_reads(text: &str, body_len: usize) -> Result<Vec<Read>, String> {
+    let mut starts: Vec<(usize, Duration)> = Vec::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (offset, ms) = line
+            .split_once(' ')
+            .ok_or_else(|| format!("a read is `OFFSET MILLISECONDS`, not `{line}`"))?;
+        let offset: usize = offset
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad offset in `{line}`"))?;
+        let ms: f64 = ms
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad milliseconds in `{line}`"))?;
+        if offset > body_len || starts.last().is_some_and(|(o, _)| *o >= offset) {
+            return Err(format!(
+                "read offsets must increase and stay within the body (`{line}`)"
+            ));
+        }
+        starts.push((offset, Duration::from_secs_f64(ms / 1000.0)));
+    }
+    if starts.first().is_some_and(|(o, _)| *o != 0) {
+        return Err("the first read starts at offset 0".into());
+    }
+    Ok(starts
+        .iter()
+        .enumerate()
+        .map(|(i, (offset, at))| {
+            let end = starts.get(i + 1).map_or(body_len, |(o, _)| *o);
+            Read {
+                offset: *offset,
+                len: end - offset,
+                at: *at,
+            }
+        })
+        .collect())
+}
+
 fn parse_outcome(s: &str) -> Option<Outcome> {
     [
         Outcome::Pass,
@@ -295,5 +357,19 @@ err.envelope violation
                 .unwrap_err()
                 .contains("outcome")
         );
+    }
+
+    #[test]
+    fn reads_say_when_each_piece_arrived() {
+        let text = SAMPLE.replace("=== findings", "=== reads\n0 0\n10 5.5\n=== findings");
+        let f = parse("x.http", text.as_bytes()).unwrap();
+        let reads: Vec<(usize, usize, u128)> = f
+            .exchange
+            .reads
+            .iter()
+            .map(|r| (r.offset, r.len, r.at.as_micros()))
+            .collect();
+        assert_eq!(reads, [(0, 10, 0), (10, f.exchange.body.len() - 10, 5500)]);
+        assert_eq!(f.exchange.timing.total, Duration::from_micros(5500));
     }
 }

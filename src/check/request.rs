@@ -291,7 +291,9 @@ fn check_stream_options(cx: &mut Cx, rejected: bool, why: &str) {
         (true, true) => rejected_feature(
             cx,
             "usage.stream_options_acceptance",
-            format!("`stream_options` was rejected with {status}{why}; clients such as LangChain always send it"),
+            format!(
+                "`stream_options` was rejected with {status}{why}; clients such as LangChain always send it"
+            ),
         ),
         (false, true) => cx.rejection_explained = true, // what OpenAI does
         (false, false) if cx.is_success() => cx.push(
