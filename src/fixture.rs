@@ -29,6 +29,9 @@
 //! An optional `=== reads` section (between response and findings) says how the body arrived:
 //! one line per network read, `OFFSET MILLISECONDS` (the read starts at that byte of the body).
 //! Without it the body arrives in one read at 0 ms.
+//!
+//! An optional `=== companion` section (after the reads) holds the raw answer to the same
+//! request without streaming, for cases with `expect: {matches_nonstream: true}`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -53,9 +56,36 @@ pub struct Fixture {
     pub description: Vec<String>,
     pub case: PlannedCase,
     pub exchange: Exchange,
+    /// The non-stream answer, for `matches_nonstream` cases.
+    pub companion: Option<Exchange>,
     pub outcome: Outcome,
     /// `(check id, severity)` in the order the judge must report them.
     pub findings: Vec<(String, Severity)>,
+}
+
+impl Fixture {
+    /// Judges the recorded exchange (and its companion) as the runner would have.
+    pub fn judge(&self, judging: crate::check::Judging) -> crate::check::Verdict {
+        use crate::check::{self, Observed};
+        let report = check::streamed_answer(&self.case, &self.exchange).then(|| {
+            check::stream::judge_recorded(
+                self.case.request.json.as_ref(),
+                &self.exchange.body,
+                &self.exchange.reads,
+                self.exchange.timing.total,
+                None,
+            )
+        });
+        check::judge_observed(
+            &self.case,
+            Observed {
+                exchange: &self.exchange,
+                stream: report.as_ref(),
+                companion: self.companion.as_ref(),
+            },
+            judging,
+        )
+    }
 }
 
 /// Reads and parses a fixture file.
@@ -78,8 +108,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
             "sections must come in the order case, response, findings",
         ));
     }
+    let companion_at =
+        find(&bytes[response_at..findings_at], b"\n=== companion\n").map(|i| i + response_at);
+    let response_end = companion_at.unwrap_or(findings_at);
     let reads_at =
-        find(&bytes[response_at..findings_at], b"\n=== reads\n").map(|i| i + response_at);
+        find(&bytes[response_at..response_end], b"\n=== reads\n").map(|i| i + response_at);
     let header =
         std::str::from_utf8(&bytes[..case_at]).map_err(|_| err("the header is not UTF-8"))?;
     let description: Vec<String> = header
@@ -93,9 +126,9 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
     }
     let case_text = std::str::from_utf8(&bytes[case_at + "=== case\n".len()..response_at])
         .map_err(|_| err("the case is not UTF-8"))?;
-    let response = &bytes[response_at + "\n=== response\n".len()..reads_at.unwrap_or(findings_at)];
+    let response = &bytes[response_at + "\n=== response\n".len()..reads_at.unwrap_or(response_end)];
     let reads_text = match reads_at {
-        Some(at) => std::str::from_utf8(&bytes[at + "\n=== reads\n".len()..findings_at])
+        Some(at) => std::str::from_utf8(&bytes[at + "\n=== reads\n".len()..response_end])
             .map_err(|_| err("the reads are not UTF-8"))?,
         None => "",
     };
@@ -109,6 +142,18 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
         exchange.timing.total = exchange.reads.last().map_or(Duration::ZERO, |r| r.at);
         exchange.timing.first_byte = exchange.reads.first().map(|r| r.at);
     }
+    let companion = match companion_at {
+        Some(at) => {
+            let raw = &bytes[at + "\n=== companion\n".len()..findings_at];
+            let mut plain = case.clone();
+            plain.request = case
+                .companion
+                .clone()
+                .ok_or_else(|| err("a companion needs `expect: {matches_nonstream: true}`"))?;
+            Some(parse_response(&plain, raw).map_err(|m| err(&format!("companion: {m}")))?)
+        }
+        None => None,
+    };
     let mut outcome = None;
     let mut findings = Vec::new();
     for line in findings_text
@@ -138,6 +183,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
         description,
         case,
         exchange,
+        companion,
         outcome: outcome.ok_or_else(|| err("the findings section needs an `outcome:` line"))?,
         findings,
     })

@@ -22,7 +22,7 @@ fn fixtures() -> Vec<fixture::Fixture> {
 fn every_fixture_raises_exactly_its_findings() {
     let mut failures = Vec::new();
     for f in fixtures() {
-        let verdict = check::check(&f.case, &f.exchange, Judging::default());
+        let verdict = f.judge(Judging::default());
         let got: Vec<(String, catalog::Severity)> = verdict
             .findings
             .iter()
