@@ -128,6 +128,9 @@ pub async fn execute(
     interrupt: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<Summary> {
     let started = Instant::now();
+    // Compile the schemas before the first byte arrives: compiling inside the read loop of a
+    // stream would delay the next read and show up as a gap that the server did not make.
+    crate::schema::warm_up();
     let cases: Vec<PlannedCase> = selected.iter().map(|&i| plan.cases[i].clone()).collect();
     let mut targets: Vec<String> = Vec::new();
     for c in &cases {

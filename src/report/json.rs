@@ -3,7 +3,9 @@
 //! ```text
 //! {"target", "suite", "case", "name", "model", "params", "outcome", "reason", "status",
 //!  "findings": [{"check", "severity", "message", "path", "expected", "actual", "sdk", "source"}],
-//!  "timing_ms", "timing": {"headers_ms", "first_byte_ms", "total_ms"}}
+//!  "timing_ms", "timing": {"headers_ms", "first_byte_ms", "total_ms",
+//!                           streams also: "first_token_ms", "gap_p50_ms", "gap_p95_ms", "gap_max_ms"},
+//!  "stream": null | {"events", "chunks", "comments", "bytes", "sdk": {"python", "node"}}}
 //! ```
 //!
 //! Fields are never removed or renamed; new ones may be added.
@@ -47,11 +49,29 @@ pub fn case_object(r: &CaseReport) -> Value {
     let ms = |d: Option<std::time::Duration>| {
         d.map(|d| (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
     };
+    let stream = r.verdict.stream.as_ref();
     let timing = r.exchange.as_ref().map(|ex| {
-        json!({
+        let mut t = json!({
             "headers_ms": ms(ex.timing.headers),
             "first_byte_ms": ms(ex.timing.first_byte),
             "total_ms": ms(Some(ex.timing.total)),
+        });
+        if let Some(s) = stream {
+            let m = &s.metrics;
+            t["first_token_ms"] = json!(m.first_token_ms);
+            t["gap_p50_ms"] = json!(m.gap_p50_ms);
+            t["gap_p95_ms"] = json!(m.gap_p95_ms);
+            t["gap_max_ms"] = json!(m.gap_max_ms);
+        }
+        t
+    });
+    let stream_object = stream.map(|s| {
+        json!({
+            "events": s.metrics.events,
+            "chunks": s.metrics.chunks,
+            "comments": s.metrics.comments,
+            "bytes": s.metrics.bytes,
+            "sdk": {"python": s.sdk.python, "node": s.sdk.node},
         })
     });
     json!({
@@ -67,6 +87,7 @@ pub fn case_object(r: &CaseReport) -> Value {
         "findings": findings,
         "timing_ms": ms(Some(r.elapsed)),
         "timing": timing,
+        "stream": stream_object,
     })
 }
 

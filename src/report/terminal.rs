@@ -62,9 +62,16 @@ impl<W: Write> Terminal<W> {
             Outcome::Skipped => String::new(),
             _ => super::millis(r.elapsed),
         };
+        let ttft = r
+            .verdict
+            .stream
+            .as_ref()
+            .and_then(|s| s.metrics.first_token_ms)
+            .map(|t| format!("  ttft {t:.1} ms"))
+            .unwrap_or_default();
         writeln!(
             self.out,
-            "{label} {:<width$} {time:>8}",
+            "{label} {:<width$} {time:>8}{ttft}",
             r.case.name,
             width = self.width
         )?;
@@ -81,6 +88,14 @@ impl<W: Write> Terminal<W> {
         }
         for f in &r.verdict.findings {
             self.finding(f)?;
+        }
+        if let Some(s) = r.verdict.stream.as_ref().filter(|s| s.sdk.breaks()) {
+            let what = self.paint("1", "with the official SDKs:");
+            writeln!(
+                self.out,
+                "      {what} openai-python {}; openai-node {}",
+                s.sdk.python, s.sdk.node
+            )?;
         }
         Ok(())
     }
