@@ -63,8 +63,8 @@ pub struct Event {
     pub first_at: Duration,
     /// When the block was complete (its blank line, or the end of the stream, arrived).
     pub at: Duration,
-    /// Every field line, in order, unknown names included.
-    pub fields: Vec<Field>,
+    /// Field lines other than data, event, id and retry, in order (readers drop them).
+    pub unknown: Vec<Field>,
     /// Comment lines (`:` removed, nothing else).
     pub comments: Vec<String>,
     /// The `data` lines joined with `\n`; `None` when the block has no `data` line.
@@ -87,14 +87,17 @@ pub struct Event {
 impl Event {
     /// Only comments: a keep-alive, which no client dispatches.
     pub fn is_comment_only(&self) -> bool {
-        self.fields.is_empty() && !self.comments.is_empty()
+        self.unknown.is_empty()
+            && self.data.is_none()
+            && self.event.is_none()
+            && self.id.is_none()
+            && self.retry.is_none()
+            && !self.comments.is_empty()
     }
 
     /// Field names other than data, event, id and retry.
     pub fn unknown_fields(&self) -> impl Iterator<Item = &Field> {
-        self.fields
-            .iter()
-            .filter(|f| !matches!(f.name.as_str(), "data" | "event" | "id" | "retry"))
+        self.unknown.iter()
     }
 }
 
@@ -352,12 +355,11 @@ impl Decoder {
             "event" => block.event = Some(value.to_owned()),
             "id" => block.id = Some(value.to_owned()),
             "retry" => block.retry = Some(value.to_owned()),
-            _ => {}
+            _ => block.unknown.push(Field {
+                name: name.to_owned(),
+                value: value.to_owned(),
+            }),
         }
-        block.fields.push(Field {
-            name: name.to_owned(),
-            value: value.to_owned(),
-        });
     }
 }
 

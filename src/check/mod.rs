@@ -8,6 +8,7 @@
 //! another check already explained are dropped, so one problem is reported once.
 
 mod chat;
+pub mod chunk;
 mod errors;
 mod expect;
 mod models;

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::chunk::{Arguments, Choices, SdkInput};
 use super::request::RequestView;
 use crate::sse;
 
@@ -69,9 +70,11 @@ pub struct Sdks {
 }
 
 impl Sdks {
-    pub fn on_event(&mut self, e: &sse::Event) {
-        self.python.on_event(e);
-        self.node.on_event(e);
+    /// `input` is the event's data (`""` when it has none) as parsed once by the judge; `None`
+    /// for `[DONE]` and for blocks no SDK dispatches.
+    pub fn on_event(&mut self, e: &sse::Event, input: Option<SdkInput<'_>>) {
+        self.python.on_event(e, input);
+        self.node.on_event(e, input);
     }
 
     pub fn finish(&mut self, req: &RequestView) -> SdkOutcome {
@@ -98,7 +101,7 @@ struct Python {
 }
 
 impl Python {
-    fn on_event(&mut self, e: &sse::Event) {
+    fn on_event(&mut self, e: &sse::Event, input: Option<SdkInput<'_>>) {
         if self.raised.is_some() || self.done {
             return;
         }
@@ -116,17 +119,25 @@ impl Python {
             self.done = true;
             return;
         }
-        let value: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
-            Err(err) => {
+        let facts = match input {
+            Some(SdkInput::Object(f)) => f,
+            Some(SdkInput::Invalid(err)) => {
                 self.raised = Some(format!(
                     "raises json.JSONDecodeError at event {} ({err})",
                     e.index
                 ));
                 return;
             }
+            Some(SdkInput::NotObject) => {
+                self.raised = Some(format!(
+                    "the stream helper raises TypeError at event {} (the data is JSON but not an object)",
+                    e.index
+                ));
+                return;
+            }
+            None => return,
         };
-        if let Some(error) = value.get("error").filter(|v| py_truthy(v)) {
+        if let Some(error) = facts.error.as_ref().filter(|v| py_truthy(v)) {
             let message = error
                 .get("message")
                 .and_then(Value::as_str)
@@ -139,23 +150,30 @@ impl Python {
             return;
         }
         self.chunks += 1;
-        let Some(choices) = value.get("choices").and_then(Value::as_array) else {
-            self.raised = Some(format!(
-                "the stream helper raises TypeError at event {} (`choices` is {})",
-                e.index,
-                value.get("choices").map_or("missing", |_| "not a list")
-            ));
-            return;
+        let choices = match &facts.choices {
+            Choices::List(list) => list,
+            other => {
+                self.raised = Some(format!(
+                    "the stream helper raises TypeError at event {} (`choices` is {})",
+                    e.index,
+                    if matches!(other, Choices::Missing) {
+                        "missing"
+                    } else {
+                        "not a list"
+                    }
+                ));
+                return;
+            }
         };
         for choice in choices {
-            let Some(index) = choice.get("index").and_then(Value::as_u64) else {
+            let Some(index) = choice.index else {
                 self.raised = Some(format!(
                     "the stream helper raises at event {} (a choice without `index`)",
                     e.index
                 ));
                 return;
             };
-            let Some(delta) = choice.get("delta").and_then(Value::as_object) else {
+            let Some(delta) = &choice.delta else {
                 self.raised = Some(format!(
                     "the stream helper raises AttributeError at event {} (a choice without `delta`)",
                     e.index
@@ -164,46 +182,44 @@ impl Python {
             };
             let c = self.choices.entry(index).or_default();
             // accumulate_delta: every string value is concatenated, `index` and `type` excepted.
-            if let Some(Value::String(role)) = delta.get("role") {
+            if let Some(role) = &delta.role {
                 push_capped(&mut c.role, role);
             }
-            if let Some(Value::String(content)) = delta.get("content") {
+            if let Some(content) = &delta.content {
                 c.content_len += content.len();
             }
-            if let Some(Value::Array(calls)) = delta.get("tool_calls") {
-                for call in calls {
-                    let Some(i) = call.get("index").and_then(Value::as_u64) else {
+            for call in &delta.tool_calls {
+                let Some(i) = call.index else {
+                    self.raised = Some(format!(
+                        "the stream helper raises RuntimeError('Expected list delta entry to have an `index` key') at event {}",
+                        e.index
+                    ));
+                    return;
+                };
+                let t = c.tools.entry(i.to_string()).or_default();
+                if let Some(id) = &call.id {
+                    push_capped(&mut t.id, id);
+                }
+                if let Some(kind) = &call.kind {
+                    t.kind = kind.to_string();
+                }
+                if let Some(name) = &call.name {
+                    push_capped(&mut t.name, name);
+                }
+                match &call.arguments {
+                    Arguments::Str(a) => t.arguments_len += a.len(),
+                    Arguments::Absent => {}
+                    Arguments::Other(_) => {
                         self.raised = Some(format!(
-                            "the stream helper raises RuntimeError('Expected list delta entry to have an `index` key') at event {}",
+                            "the stream helper raises TypeError at event {} (arguments that are not a string cannot be concatenated)",
                             e.index
                         ));
                         return;
-                    };
-                    let t = c.tools.entry(i.to_string()).or_default();
-                    if let Some(Value::String(id)) = call.get("id") {
-                        push_capped(&mut t.id, id);
-                    }
-                    if let Some(Value::String(kind)) = call.get("type") {
-                        t.kind = kind.clone();
-                    }
-                    if let Some(Value::String(name)) = call.pointer("/function/name") {
-                        push_capped(&mut t.name, name);
-                    }
-                    match call.pointer("/function/arguments") {
-                        Some(Value::String(a)) => t.arguments_len += a.len(),
-                        Some(Value::Null) | None => {}
-                        Some(_) => {
-                            self.raised = Some(format!(
-                                "the stream helper raises TypeError at event {} (arguments that are not a string cannot be concatenated)",
-                                e.index
-                            ));
-                            return;
-                        }
                     }
                 }
             }
-            if let Some(Value::String(r)) = choice.get("finish_reason") {
-                c.finish_reason = Some(r.clone());
+            if let Some(r) = &choice.finish_reason {
+                c.finish_reason = Some(r.to_string());
             }
         }
     }
@@ -239,7 +255,7 @@ struct Node {
 }
 
 impl Node {
-    fn on_event(&mut self, e: &sse::Event) {
+    fn on_event(&mut self, e: &sse::Event, input: Option<SdkInput<'_>>) {
         if self.raised.is_some() || self.done {
             return;
         }
@@ -261,15 +277,17 @@ impl Node {
             None => true,
             Some(name) => name.starts_with("response.") || name.starts_with("transcript."),
         };
-        let value: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
-            Err(_) => {
+        let facts = match input {
+            Some(SdkInput::Object(f)) => Some(f),
+            Some(SdkInput::Invalid(_)) => {
                 self.raised = Some(format!(
                     "throws SyntaxError at event {} (logs 'Could not parse message into JSON')",
                     e.index
                 ));
                 return;
             }
+            Some(SdkInput::NotObject) => None,
+            None => return,
         };
         if e.event.as_deref() == Some("error") {
             self.raised = Some(format!(
@@ -278,9 +296,13 @@ impl Node {
             ));
             return;
         }
-        if plain && value.get("error").is_some_and(js_truthy) {
-            let message = value
-                .pointer("/error/message")
+        if plain
+            && let Some(error) = facts
+                .and_then(|f| f.error.as_ref())
+                .filter(|v| js_truthy(v))
+        {
+            let message = error
+                .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or("(no message)");
             self.raised = Some(format!("throws APIError({message:?}) at event {}", e.index));
@@ -295,7 +317,7 @@ impl Node {
             return;
         }
         self.chunks += 1;
-        let Some(choices) = value.get("choices").and_then(Value::as_array) else {
+        let Some(Choices::List(choices)) = facts.map(|f| &f.choices) else {
             self.raised = Some(format!(
                 "ChatCompletionStream throws TypeError at event {} (chunk.choices is not iterable)",
                 e.index
@@ -303,48 +325,44 @@ impl Node {
             return;
         };
         for choice in choices {
-            let Some(delta) = choice.get("delta").and_then(Value::as_object) else {
+            let Some(delta) = &choice.delta else {
                 self.raised = Some(format!(
                     "ChatCompletionStream throws TypeError at event {} (cannot destructure `delta`)",
                     e.index
                 ));
                 return;
             };
-            let Some(index) = choice.get("index").and_then(Value::as_u64) else {
+            let Some(index) = choice.index else {
                 continue; // snapshot.choices[undefined]: the choice is lost
             };
             let c = self.choices.entry(index).or_default();
-            if let Some(Value::String(role)) = delta.get("role").filter(|v| js_truthy(v)) {
-                c.role = role.clone();
+            if let Some(role) = delta.role.as_ref().filter(|r| !r.is_empty()) {
+                c.role = role.to_string();
             }
-            if let Some(Value::String(content)) = delta.get("content") {
+            if let Some(content) = &delta.content {
                 c.content_len += content.len();
             }
-            if let Some(Value::Array(calls)) = delta.get("tool_calls") {
-                for call in calls {
-                    let Some(i) = call.get("index").and_then(Value::as_u64) else {
-                        self.lost_calls += 1; // tool_calls[undefined]: not an element of the array
-                        continue;
-                    };
-                    let t = c.tools.entry(i.to_string()).or_default();
-                    if let Some(Value::String(id)) = call.get("id").filter(|v| js_truthy(v)) {
-                        t.id = id.clone();
-                    }
-                    if let Some(Value::String(kind)) = call.get("type").filter(|v| js_truthy(v)) {
-                        t.kind = kind.clone();
-                    }
-                    if let Some(Value::String(name)) =
-                        call.pointer("/function/name").filter(|v| js_truthy(v))
-                    {
-                        t.name = name.clone();
-                    }
-                    if let Some(Value::String(a)) = call.pointer("/function/arguments") {
-                        t.arguments_len += a.len();
-                    }
+            for call in &delta.tool_calls {
+                let Some(i) = call.index else {
+                    self.lost_calls += 1; // tool_calls[undefined]: not an element of the array
+                    continue;
+                };
+                let t = c.tools.entry(i.to_string()).or_default();
+                if let Some(id) = call.id.as_ref().filter(|s| !s.is_empty()) {
+                    t.id = id.to_string();
+                }
+                if let Some(kind) = call.kind.as_ref().filter(|s| !s.is_empty()) {
+                    t.kind = kind.to_string();
+                }
+                if let Some(name) = call.name.as_ref().filter(|s| !s.is_empty()) {
+                    t.name = name.to_string();
+                }
+                if let Arguments::Str(a) = &call.arguments {
+                    t.arguments_len += a.len();
                 }
             }
-            if let Some(Value::String(r)) = choice.get("finish_reason").filter(|v| js_truthy(v)) {
-                c.finish_reason = Some(r.clone());
+            if let Some(r) = choice.finish_reason.as_ref().filter(|r| !r.is_empty()) {
+                c.finish_reason = Some(r.to_string());
             }
         }
     }
@@ -474,6 +492,7 @@ fn js_truthy(v: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::chunk::Payload;
     use super::*;
     use std::time::Duration;
 
@@ -482,7 +501,11 @@ mod tests {
             sse::decode_all([(body.as_bytes(), Duration::ZERO)], sse::Limits::default());
         let mut sdks = Sdks::default();
         for e in &events {
-            sdks.on_event(e);
+            let dispatched =
+                e.data.is_some() || e.event.is_some() || e.id.is_some() || e.retry.is_some();
+            let data = e.data.as_deref().unwrap_or("");
+            let payload = (dispatched && !data.starts_with("[DONE]")).then(|| Payload::parse(data));
+            sdks.on_event(e, payload.as_ref().map(Payload::sdk_input));
         }
         sdks.finish(&RequestView::new(None))
     }

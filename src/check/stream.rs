@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::Finding;
+use super::chunk::{Arguments, ChoiceFacts, Choices, ChunkFacts, DeltaFacts, Payload, ToolFacts};
 use super::request::RequestView;
 use super::sdk::{SdkOutcome, Sdks};
 use crate::catalog::Severity::{self, Info, Violation, Warning};
@@ -31,7 +32,8 @@ const FINISH_REASONS: [&str; 5] = [
     "content_filter",
     "function_call",
 ];
-const CHUNK_KEYS: [&str; 9] = [
+const CHUNK_KEYS: [&str; 10] = [
+    "moderation",
     "id",
     "object",
     "created",
@@ -288,6 +290,8 @@ pub struct StreamJudge<'a> {
     aborted: Option<String>,
     /// Some event had a known SSE field or a comment: the body is an event stream at all.
     sse_seen: bool,
+    /// Shapes of chunks that validated against the chunk schema.
+    valid_shapes: std::collections::HashSet<u64>,
 }
 
 impl<'a> StreamJudge<'a> {
@@ -328,6 +332,7 @@ impl<'a> StreamJudge<'a> {
             failure: None,
             aborted: None,
             sse_seen: false,
+            valid_shapes: std::collections::HashSet::new(),
         }
     }
 
@@ -373,7 +378,13 @@ impl<'a> StreamJudge<'a> {
                 self.limits.max_events
             ));
         }
-        self.sdk.on_event(&e);
+        // Parse the data once, for the SDK emulators and for the judge.
+        let dispatched =
+            e.data.is_some() || e.event.is_some() || e.id.is_some() || e.retry.is_some();
+        let data = e.data.as_deref().unwrap_or("");
+        let payload = (dispatched && !data.starts_with("[DONE]")).then(|| Payload::parse(data));
+        self.sdk
+            .on_event(&e, payload.as_ref().map(Payload::sdk_input));
         self.line_endings.lf |= e.line_endings.lf;
         self.line_endings.crlf |= e.line_endings.crlf;
         self.line_endings.cr |= e.line_endings.cr;
@@ -405,11 +416,7 @@ impl<'a> StreamJudge<'a> {
             );
         }
         self.metrics.comments += e.comments.len();
-        self.sse_seen |= !e.comments.is_empty()
-            || e.data.is_some()
-            || e.event.is_some()
-            || e.id.is_some()
-            || e.retry.is_some();
+        self.sse_seen |= !e.comments.is_empty() || dispatched;
         if e.is_comment_only() {
             return;
         }
@@ -418,14 +425,11 @@ impl<'a> StreamJudge<'a> {
             self.after_done += 1;
             return;
         }
-        let unknown: Vec<String> = e.unknown_fields().map(|f| f.name.clone()).collect();
-        for name in unknown {
-            let value = e
-                .fields
-                .iter()
-                .find(|f| f.name == name)
-                .map(|f| f.value.clone())
-                .unwrap_or_default();
+        let unknown: Vec<(String, String)> = e
+            .unknown_fields()
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect();
+        for (name, value) in unknown {
             let what = if name == "error" {
                 "an `error:` field: the SDKs drop unknown fields, so the error message is silently lost".to_owned()
             } else if name.starts_with('[') || name.starts_with('{') {
@@ -453,8 +457,22 @@ impl<'a> StreamJudge<'a> {
         if e.data_without_space {
             self.data_without_space += 1;
         }
-        match e.data.clone() {
-            None => {
+        match (e.data.as_deref(), payload) {
+            (Some(d), _) if d.starts_with("[DONE]") => {
+                self.done_event = Some(e.index);
+                if d != "[DONE]" {
+                    self.push(
+                        Finding::new(
+                            "sse.done_sentinel",
+                            Warning,
+                            format!("the sentinel is written {d:?}"),
+                        )
+                        .at(format!("/events/{}", e.index)),
+                    );
+                }
+            }
+            (Some(d), Some(payload)) => self.on_data(&e, d, payload),
+            (_, _) => {
                 if e.event.is_some() || e.id.is_some() || e.retry.is_some() {
                     self.push(
                         Finding::new(
@@ -467,25 +485,10 @@ impl<'a> StreamJudge<'a> {
                     );
                 }
             }
-            Some(data) => self.on_data(&e, &data),
         }
     }
 
-    fn on_data(&mut self, e: &sse::Event, data: &str) {
-        if data.starts_with("[DONE]") {
-            self.done_event = Some(e.index);
-            if data != "[DONE]" {
-                self.push(
-                    Finding::new(
-                        "sse.done_sentinel",
-                        Warning,
-                        format!("the sentinel is written {data:?}"),
-                    )
-                    .at(format!("/events/{}", e.index)),
-                );
-            }
-            return;
-        }
+    fn on_data(&mut self, e: &sse::Event, data: &str, payload: Payload) {
         if let Some(prev) = self.last_data_at {
             self.gaps.add(e.at.saturating_sub(prev));
         }
@@ -494,22 +497,26 @@ impl<'a> StreamJudge<'a> {
         if data.contains(['\u{2028}', '\u{2029}', '\u{85}']) {
             self.unicode_separators += 1;
         }
-        let at = format!("/events/{}", e.index);
-        match serde_json::from_str::<Value>(data) {
-            Err(err) => {
+        let at = |suffix: &str| format!("/events/{}{suffix}", e.index);
+        match payload {
+            Payload::Invalid(err) => {
                 let trimmed = data.trim();
                 if trimmed.is_empty() || !trimmed.contains(['{', '[']) {
                     self.push(
                         Finding::new(
                             "sse.no_data_keepalive",
                             Violation,
-                            format!("event {} is a data keep-alive ({}), not a JSON chunk", e.index, short(&Value::String(data.to_owned()))),
+                            format!(
+                                "event {} is a data keep-alive ({}), not a JSON chunk",
+                                e.index,
+                                short(&Value::String(data.to_owned()))
+                            ),
                         )
-                        .at(at)
+                        .at(at(""))
                         .sdk("openai-python raises json.JSONDecodeError and openai-node a SyntaxError ('Could not parse message into JSON')"),
                     );
                 } else {
-                    let how = if err.to_string().contains("trailing characters") {
+                    let how = if err.contains("trailing characters") {
                         "two JSON values glued together"
                     } else {
                         "not one complete JSON value"
@@ -520,14 +527,13 @@ impl<'a> StreamJudge<'a> {
                             Violation,
                             format!("event {} data is {how}: {err}", e.index),
                         )
-                        .at(at)
+                        .at(at(""))
                         .actual(short(&Value::String(data.chars().take(120).collect())))
                         .sdk_breaking(),
                     );
                 }
             }
-            Ok(Value::Object(obj)) => self.on_payload(e, obj),
-            Ok(other) => self.push(
+            Payload::Other(other) => self.push(
                 Finding::new(
                     "sse.no_data_keepalive",
                     Violation,
@@ -537,20 +543,18 @@ impl<'a> StreamJudge<'a> {
                         crate::schema::type_name(&other)
                     ),
                 )
-                .at(at)
+                .at(at(""))
                 .actual(short(&other))
                 .sdk("the SDKs yield it as a chunk; code reading `chunk.choices` fails"),
             ),
+            Payload::Object { facts, raw } => self.on_payload(e, facts, raw),
         }
     }
 
-    fn on_payload(&mut self, e: &sse::Event, obj: Map<String, Value>) {
-        let at = format!("/events/{}", e.index);
+    fn on_payload(&mut self, e: &sse::Event, facts: ChunkFacts, raw: Option<Map<String, Value>>) {
+        let at = |suffix: &str| format!("/events/{}{suffix}", e.index);
         let before_any_chunk = self.first_chunk_event.is_none();
-        if let Some(error) = obj
-            .get("error")
-            .filter(|v| !v.is_null() && v != &&Value::Bool(false))
-        {
+        if let Some(error) = &facts.error {
             let message = error
                 .get("message")
                 .and_then(Value::as_str)
@@ -561,9 +565,13 @@ impl<'a> StreamJudge<'a> {
                     Finding::new(
                         "err.in_band_stream_error_shape",
                         Violation,
-                        format!("event {}: `error` is a string ({}), not an object with `message`", e.index, short(&Value::String(s.clone()))),
+                        format!(
+                            "event {}: `error` is a string ({}), not an object with `message`",
+                            e.index,
+                            short(&Value::String(s.clone()))
+                        ),
                     )
-                    .at(format!("{at}/error"))
+                    .at(at("/error"))
                     .sdk("openai-python raises APIError with the generic 'An error occurred during streaming': the message is lost"),
                 ),
                 _ => self.push(
@@ -572,18 +580,22 @@ impl<'a> StreamJudge<'a> {
                         Violation,
                         format!("event {}: the `error` object has no string `message`", e.index),
                     )
-                    .at(format!("{at}/error"))
+                    .at(at("/error"))
                     .actual(short(error)),
                 ),
             }
-            self.stream_error(e, message.unwrap_or_else(|| short(error)), before_any_chunk);
+            let message = message.unwrap_or_else(|| short(error));
+            self.stream_error(e, message, before_any_chunk);
             return;
         }
-        let flat_error = !obj.contains_key("choices")
-            && (obj.get("object").and_then(Value::as_str) == Some("error")
-                || (obj.contains_key("message")
-                    && (obj.contains_key("code") || obj.contains_key("type"))));
-        if flat_error || (e.event.as_deref() == Some("error")) {
+        let flat_error = raw.as_ref().is_some_and(|obj| {
+            !obj.contains_key("choices")
+                && (obj.get("object").and_then(Value::as_str) == Some("error")
+                    || (obj.contains_key("message")
+                        && (obj.contains_key("code") || obj.contains_key("type"))))
+        });
+        if flat_error || e.event.as_deref() == Some("error") {
+            let obj = raw.unwrap_or_default();
             let message = obj
                 .get("message")
                 .map(|m| m.as_str().map_or_else(|| short(m), str::to_owned));
@@ -597,8 +609,8 @@ impl<'a> StreamJudge<'a> {
                         if flat_error { " (fields flat at the top level)" } else { " (`event: error`)" }
                     ),
                 )
-                .at(at.clone())
-                .actual(short(&Value::Object(obj.clone())))
+                .at(at(""))
+                .actual(short(&Value::Object(obj)))
                 .sdk("openai-python and openai-node do not raise: it passes as a chunk without choices, and the truncated answer looks successful"),
             );
             self.stream_error(
@@ -615,11 +627,11 @@ impl<'a> StreamJudge<'a> {
                     Violation,
                     format!("chunk event {} is named `event: {name}`", e.index),
                 )
-                .at(at.clone())
+                .at(at(""))
                 .sdk("openai-node yields `{event, data}` instead of the chunk (openai-python 1.x before 2025 too): `chunk.choices` is undefined"),
             );
         }
-        self.on_chunk(e, obj);
+        self.on_chunk(e, facts, raw);
     }
 
     fn stream_error(&mut self, e: &sse::Event, message: String, before_any_chunk: bool) {
@@ -644,42 +656,36 @@ impl<'a> StreamJudge<'a> {
         }
     }
 
-    fn on_chunk(&mut self, e: &sse::Event, chunk: Map<String, Value>) {
+    fn on_chunk(&mut self, e: &sse::Event, facts: ChunkFacts, raw: Option<Map<String, Value>>) {
         let n = e.index;
-        let at = format!("/events/{n}");
+        let at = |suffix: &str| format!("/events/{n}{suffix}");
         self.metrics.chunks += 1;
         self.first_chunk_event.get_or_insert(n);
-        self.envelope(n, &chunk);
-        for k in chunk.keys() {
-            if !CHUNK_KEYS.contains(&k.as_str()) {
-                *self.vendor_keys.entry(k.clone()).or_default() += 1;
-            }
+        self.envelope(n, &facts);
+        if let Some(raw) = &raw {
+            self.structure(n, raw);
         }
-        let usage = chunk.get("usage");
-        let usage_object = usage.filter(|u| u.is_object());
-        if usage_object.is_none() {
+        if facts.usage.is_none() {
             self.usage_null_or_absent += 1;
         }
-        match chunk.get("choices") {
-            Some(Value::Array(list)) if list.is_empty() => {
-                if let Some(u) = usage_object {
+        match &facts.choices {
+            Choices::List(list) if list.is_empty() => {
+                if let Some(u) = &facts.usage {
                     self.usage_trailers.push((n, u.clone()));
-                } else if chunk.contains_key("prompt_filter_results") {
-                    // Azure's annotation chunk: allowed.
-                } else {
+                } else if !facts.prompt_filter_results {
                     self.push(
                         Finding::new(
                             "chunk.empty_choices_only_when_allowed",
                             Warning,
                             format!("chunk {n} has `choices: []` without being the usage trailer"),
                         )
-                        .at(format!("{at}/choices"))
+                        .at(at("/choices"))
                         .sdk("`chunk.choices[0]` raises IndexError in user code"),
                     );
                 }
             }
-            Some(Value::Array(list)) => {
-                if usage_object.is_some() {
+            Choices::List(list) => {
+                if facts.usage.is_some() {
                     self.usage_on_choice_chunks += 1;
                 }
                 for (j, choice) in list.iter().enumerate() {
@@ -692,15 +698,60 @@ impl<'a> StreamJudge<'a> {
                     Violation,
                     format!(
                         "chunk {n} has {} `choices`",
-                        match other {
-                            None => "no".to_owned(),
-                            Some(v) => format!("a {}", crate::schema::type_name(v)),
-                        }
+                        if matches!(other, Choices::Missing) { "no" } else { "a non-array" }
                     ),
                 )
-                .at(format!("{at}/choices"))
+                .at(at("/choices"))
                 .sdk("openai-python's stream helper iterates `chunk.choices` and raises TypeError; `chunk.choices[0]` fails in user code"),
             ),
+        }
+        // The chunk schema last, where no specific check already spoke about the same place.
+        // A chunk that took the fast path is valid by construction.
+        if let Some(raw) = raw {
+            self.validate_chunk(n, Value::Object(raw));
+        }
+    }
+
+    /// Checks only a chunk's raw map can tell: vendor fields, a camelCase `finishReason`, the
+    /// types of `system_fingerprint` and `service_tier`.
+    fn structure(&mut self, n: usize, chunk: &Map<String, Value>) {
+        let at = format!("/events/{n}");
+        for k in chunk.keys() {
+            if !CHUNK_KEYS.contains(&k.as_str()) {
+                *self.vendor_keys.entry(k.clone()).or_default() += 1;
+            }
+        }
+        if let Some(Value::Array(choices)) = chunk.get("choices") {
+            for (j, choice) in choices.iter().enumerate() {
+                let Some(obj) = choice.as_object() else {
+                    continue;
+                };
+                for k in obj.keys() {
+                    if !CHOICE_KEYS.contains(&k.as_str()) && k != "finishReason" {
+                        *self
+                            .vendor_keys
+                            .entry(format!("choices[].{k}"))
+                            .or_default() += 1;
+                    }
+                }
+                if obj.contains_key("finishReason") {
+                    self.push(
+                        Finding::new(
+                            "chunk.finish_reason_once_at_end",
+                            Violation,
+                            format!("chunk {n}: a camelCase `finishReason` beside `finish_reason`"),
+                        )
+                        .at(format!("{at}/choices/{j}/finishReason")),
+                    );
+                }
+                if let Some(Value::Object(delta)) = obj.get("delta") {
+                    for k in delta.keys() {
+                        if !DELTA_KEYS.contains(&k.as_str()) && !k.starts_with("reasoning") {
+                            *self.vendor_keys.entry(format!("delta.{k}")).or_default() += 1;
+                        }
+                    }
+                }
+            }
         }
         for field in ["system_fingerprint", "service_tier"] {
             if let Some(v) = chunk.get(field)
@@ -717,56 +768,68 @@ impl<'a> StreamJudge<'a> {
                 );
             }
         }
-        // The chunk schema last, where no specific check already spoke about the same place.
-        let chunk = Value::Object(chunk);
-        if !crate::schema::is_valid("CreateChatCompletionStreamResponse", &chunk) {
-            for err in crate::schema::validate("CreateChatCompletionStreamResponse", &chunk) {
-                if super::tolerated_spec_gap(&err.instance_path, &chunk) {
-                    continue;
-                }
-                let path = format!("{at}{}", err.instance_path);
-                let covered = self.findings.list.iter().any(|f| {
-                    f.path.as_deref().is_some_and(|p| {
-                        p == path
-                            || p.starts_with(&format!("{path}/"))
-                            || path.starts_with(&format!("{p}/"))
-                    })
-                });
-                if !covered {
-                    self.push(
-                        Finding::new(
-                            "chunk.schema",
-                            Violation,
-                            format!("chunk {n}: {}", err.message),
-                        )
-                        .at(path),
-                    );
-                }
+    }
+
+    fn validate_chunk(&mut self, n: usize, chunk: Value) {
+        let at = format!("/events/{n}");
+        // Chunks of one stream mostly differ only in their text: a chunk whose shape (everything
+        // but content-like strings) was already validated is valid too.
+        let shape = shape_hash(&chunk);
+        if self.valid_shapes.contains(&shape) {
+            return;
+        }
+        if crate::schema::is_valid("CreateChatCompletionStreamResponse", &chunk) {
+            if self.valid_shapes.len() < 4096 {
+                self.valid_shapes.insert(shape);
+            }
+            return;
+        }
+        for err in crate::schema::validate("CreateChatCompletionStreamResponse", &chunk) {
+            if super::tolerated_spec_gap(&err.instance_path, &chunk) {
+                continue;
+            }
+            let path = format!("{at}{}", err.instance_path);
+            let covered = self.findings.list.iter().any(|f| {
+                f.path.as_deref().is_some_and(|p| {
+                    p == path
+                        || p.starts_with(&format!("{path}/"))
+                        || path.starts_with(&format!("{p}/"))
+                })
+            });
+            if !covered {
+                self.push(
+                    Finding::new(
+                        "chunk.schema",
+                        Violation,
+                        format!("chunk {n}: {}", err.message),
+                    )
+                    .at(path),
+                );
             }
         }
     }
 
-    fn envelope(&mut self, n: usize, chunk: &Map<String, Value>) {
+    fn envelope(&mut self, n: usize, facts: &ChunkFacts) {
         let at = format!("/events/{n}");
-        match chunk.get("object").and_then(Value::as_str) {
-            Some("chat.completion.chunk") => {}
-            other => {
-                if !self.findings.has("chunk.envelope") || !self.envelope_reported {
-                    self.envelope_reported = true;
-                    self.push(
-                        Finding::new(
-                            "chunk.envelope",
-                            Warning,
-                            format!("chunk {n}: `object` must be \"chat.completion.chunk\""),
-                        )
-                        .at(format!("{at}/object"))
-                        .expected("\"chat.completion.chunk\"")
-                        .actual(other.map_or("(missing)".to_owned(), |o| format!("{o:?}"))),
-                    );
-                }
-            }
+        if facts.object.as_deref() != Some("chat.completion.chunk") && !self.envelope_reported {
+            self.envelope_reported = true;
+            self.push(
+                Finding::new(
+                    "chunk.envelope",
+                    Warning,
+                    format!("chunk {n}: `object` must be \"chat.completion.chunk\""),
+                )
+                .at(format!("{at}/object"))
+                .expected("\"chat.completion.chunk\"")
+                .actual(
+                    facts
+                        .object
+                        .as_deref()
+                        .map_or("(missing)".to_owned(), |o| format!("{o:?}")),
+                ),
+            );
         }
-        match chunk.get("id").and_then(Value::as_str) {
+        match facts.id.as_deref() {
             Some("") | None => {
                 if !self
                     .findings
@@ -795,17 +858,21 @@ impl<'a> StreamJudge<'a> {
                     {
                         let first = first.clone();
                         self.push(
-                            Finding::new("chunk.envelope", Warning, format!("the stream changes its `id` at chunk {n}; every chunk has the same id"))
-                                .at(format!("{at}/id"))
-                                .expected(format!("{first:?}"))
-                                .actual(format!("{id:?}")),
+                            Finding::new(
+                                "chunk.envelope",
+                                Warning,
+                                format!("the stream changes its `id` at chunk {n}; every chunk has the same id"),
+                            )
+                            .at(format!("{at}/id"))
+                            .expected(format!("{first:?}"))
+                            .actual(format!("{id:?}")),
                         );
                     }
                 }
                 Some(_) => {}
             },
         }
-        if let Some(created) = chunk.get("created").and_then(Value::as_i64) {
+        if let Some(created) = facts.created {
             match self.created {
                 None => self.created = Some(created),
                 Some(first) if first != created => {
@@ -830,88 +897,46 @@ impl<'a> StreamJudge<'a> {
                 Some(_) => {}
             }
         }
-        if let Some(model) = chunk.get("model").and_then(Value::as_str)
-            && self.model.is_none()
-        {
-            self.model = Some(model.to_owned());
+        if self.model.is_none() {
+            self.model = facts.model.as_deref().map(str::to_owned);
         }
     }
 
-    fn on_choice(&mut self, n: usize, j: usize, choice: &Value, at_time: Duration) {
-        let at = format!("/events/{n}/choices/{j}");
-        let Some(obj) = choice.as_object() else {
-            self.push(
-                Finding::new(
-                    "chunk.delta_present",
-                    Violation,
-                    format!("chunk {n}: choice {j} is not an object"),
-                )
-                .at(at),
-            );
-            return;
-        };
-        let index = match obj.get("index").and_then(Value::as_u64) {
+    fn on_choice(&mut self, n: usize, j: usize, choice: &ChoiceFacts, at_time: Duration) {
+        let at = |suffix: &str| format!("/events/{n}/choices/{j}{suffix}");
+        let index = match choice.index {
             Some(i) => i,
             None => {
                 self.push(
                     Finding::new("chunk.delta_present", Violation, format!("chunk {n}: choice {j} has no `index`"))
-                        .at(format!("{at}/index"))
+                        .at(at("/index"))
                         .sdk("openai-python's stream helper and openai-node index their snapshot by `index`"),
                 );
                 j as u64
             }
         };
-        for k in obj.keys() {
-            if !CHOICE_KEYS.contains(&k.as_str()) {
-                *self
-                    .vendor_keys
-                    .entry(format!("choices[].{k}"))
-                    .or_default() += 1;
-            }
-        }
-        if obj.contains_key("finishReason") {
-            self.push(
-                Finding::new(
-                    "chunk.finish_reason_once_at_end",
-                    Violation,
-                    format!("chunk {n}: a camelCase `finishReason` beside `finish_reason`"),
-                )
-                .at(format!("{at}/finishReason")),
-            );
-        }
-        let delta = match obj.get("delta") {
-            Some(Value::Object(d)) => d.clone(),
-            other => {
+        let empty = DeltaFacts::default();
+        let delta = match &choice.delta {
+            Some(d) => d,
+            None => {
                 self.push(
                     Finding::new(
                         "chunk.delta_present",
                         Violation,
-                        format!(
-                            "chunk {n}: choice {j} has {} `delta`",
-                            if other.is_none() {
-                                "no"
-                            } else {
-                                "a non-object"
-                            }
-                        ),
+                        format!("chunk {n}: choice {j} has no `delta` object"),
                     )
-                    .at(format!("{at}/delta"))
+                    .at(at("/delta"))
                     .sdk("openai-python's stream helper calls `choice.delta.to_dict()` and raises"),
                 );
-                Map::new()
+                &empty
             }
         };
-        for k in delta.keys() {
-            if !DELTA_KEYS.contains(&k.as_str()) && !k.starts_with("reasoning") {
-                *self.vendor_keys.entry(format!("delta.{k}")).or_default() += 1;
-            }
-        }
         let mut payload = false;
         let mut findings = Vec::new();
         {
             let state = self.choices.entry(index).or_default();
             state.chunks += 1;
-            if let Some(Value::String(role)) = delta.get("role") {
+            if let Some(role) = &delta.role {
                 state.roles += 1;
                 if state.roles == 2 {
                     findings.push(
@@ -920,7 +945,7 @@ impl<'a> StreamJudge<'a> {
                             Violation,
                             format!("choice {index} repeats `role` (first again at chunk {n})"),
                         )
-                        .at(format!("{at}/delta/role"))
+                        .at(at("/delta/role"))
                         .sdk("openai-python's stream helper concatenates it: role becomes \"assistantassistant...\""),
                     );
                 }
@@ -932,60 +957,49 @@ impl<'a> StreamJudge<'a> {
                                 Warning,
                                 format!("choice {index} gets its `role` at chunk {n}, after content at chunk {p}"),
                             )
-                            .at(format!("{at}/delta/role"))
+                            .at(at("/delta/role"))
                             .sdk("LangChain and other clients drop deltas that come before the role"),
                         );
                     }
                     state.first_role_event = Some(n);
-                    state.role = Some(role.clone());
+                    state.role = Some(role.to_string());
                 }
             }
-            match delta.get("content") {
-                Some(Value::String(s)) => {
-                    if s == "null" {
-                        findings.push(
-                            Finding::new(
-                                "chunk.content_null_ok",
-                                Warning,
-                                format!("chunk {n}: `content` is the string \"null\""),
-                            )
-                            .at(format!("{at}/delta/content")),
-                        );
-                    }
-                    if !s.is_empty() {
-                        payload = true;
-                        if state.content.len > 0
-                            && state.content.complete()
-                            && s.len() > state.content.len
-                            && s.starts_with(&state.content.text)
-                        {
-                            state.cumulative += 1;
-                        }
-                        state.content.push(s);
-                        state.content_deltas += 1;
-                    }
+            if let Some(s) = &delta.content {
+                if s == "null" {
+                    findings.push(
+                        Finding::new(
+                            "chunk.content_null_ok",
+                            Warning,
+                            format!("chunk {n}: `content` is the string \"null\""),
+                        )
+                        .at(at("/delta/content")),
+                    );
                 }
-                Some(Value::Null) | None => {}
-                Some(_) => {} // the schema reports it
+                if !s.is_empty() {
+                    payload = true;
+                    if state.content.len > 0
+                        && state.content.complete()
+                        && s.len() > state.content.len
+                        && s.starts_with(&state.content.text)
+                    {
+                        state.cumulative += 1;
+                    }
+                    state.content.push(s);
+                    state.content_deltas += 1;
+                }
             }
-            if let Some(Value::String(s)) = delta.get("refusal")
-                && !s.is_empty()
-            {
+            if let Some(s) = delta.refusal.as_deref().filter(|s| !s.is_empty()) {
                 payload = true;
                 state.refusal.push(s);
             }
-            for (k, v) in &delta {
-                if k.starts_with("reasoning")
-                    && let Value::String(s) = v
-                    && !s.is_empty()
-                {
+            for (k, s) in &delta.reasoning {
+                if !s.is_empty() {
                     payload = true;
                     state.reasoning.entry(k.clone()).or_default().push(s);
                 }
             }
-            if let Some(lp) = obj.get("logprobs")
-                && !lp.is_null()
-            {
+            if let Some(lp) = &choice.logprobs {
                 state.logprobs_seen = true;
                 if let Some(tokens) = lp.get("content").and_then(Value::as_array)
                     && state.logprobs.len() < 4096
@@ -994,16 +1008,8 @@ impl<'a> StreamJudge<'a> {
                 }
             }
         }
-        if let Some(calls) = delta.get("tool_calls") {
-            match calls {
-                Value::Array(list) => {
-                    for (k, entry) in list.iter().enumerate() {
-                        payload |= self.on_tool_delta(n, index, j, k, entry);
-                    }
-                }
-                Value::Null => {}
-                _ => {} // the schema reports it
-            }
+        for (k, tool) in delta.tool_calls.iter().enumerate() {
+            payload |= self.on_tool_delta(n, index, j, k, tool);
         }
         let state = self.choices.get_mut(&index).expect("inserted above");
         if payload {
@@ -1017,17 +1023,17 @@ impl<'a> StreamJudge<'a> {
                 self.metrics.first_token_ms = Some(ms(at_time));
             }
         }
-        match obj.get("finish_reason") {
-            Some(Value::String(r)) if r.is_empty() => findings.push(
+        match &choice.finish_reason {
+            Some(r) if r.is_empty() => findings.push(
                 Finding::new(
                     "chunk.finish_reason_once_at_end",
                     Violation,
                     format!("chunk {n}: `finish_reason` is \"\" instead of null"),
                 )
-                .at(format!("{at}/finish_reason"))
+                .at(at("/finish_reason"))
                 .sdk("clients that stop at the first non-null finish_reason stop here"),
             ),
-            Some(Value::String(r)) => {
+            Some(r) => {
                 state.finishes += 1;
                 if state.finishes == 2 {
                     findings.push(
@@ -1036,14 +1042,14 @@ impl<'a> StreamJudge<'a> {
                             Violation,
                             format!("choice {index} has a finish_reason on more than one chunk (again at chunk {n})"),
                         )
-                        .at(format!("{at}/finish_reason"))
+                        .at(at("/finish_reason"))
                         .sdk("agents stop at the first non-null finish_reason and lose the rest"),
                     );
                 }
                 if state.finish_reason.is_none() {
                     state.finish_event = Some(n);
                 }
-                state.finish_reason = Some(r.clone());
+                state.finish_reason = Some(r.to_string());
                 if r == "error" {
                     findings.push(
                         Finding::new(
@@ -1051,7 +1057,7 @@ impl<'a> StreamJudge<'a> {
                             Warning,
                             format!("choice {index} ends with `finish_reason: \"error\"` at chunk {n}: the generation failed"),
                         )
-                        .at(format!("{at}/finish_reason"))
+                        .at(at("/finish_reason"))
                         .sdk("typed SDKs reject the value; python and node pass it through and clients treat the answer as complete"),
                     );
                     if self.failure.is_none() {
@@ -1059,21 +1065,21 @@ impl<'a> StreamJudge<'a> {
                             "choice {index} ended with finish_reason \"error\" at chunk {n}"
                         ));
                     }
-                } else if !FINISH_REASONS.contains(&r.as_str()) {
+                } else if !FINISH_REASONS.contains(&r.as_ref()) {
                     findings.push(
                         Finding::new(
                             "chunk.finish_reason_enum",
                             Violation,
                             format!("chunk {n}: `finish_reason` {r:?} is not one OpenAI sends"),
                         )
-                        .at(format!("{at}/finish_reason"))
+                        .at(at("/finish_reason"))
                         .expected(FINISH_REASONS.join(" | "))
                         .actual(format!("{r:?}"))
                         .sdk_breaking(),
                     );
                 }
             }
-            _ => {}
+            None => {}
         }
         for f in findings {
             self.push(f);
@@ -1081,9 +1087,16 @@ impl<'a> StreamJudge<'a> {
     }
 
     /// One `delta.tool_calls[k]` entry. Returns whether it carried anything.
-    fn on_tool_delta(&mut self, n: usize, choice: u64, j: usize, k: usize, entry: &Value) -> bool {
-        let at = format!("/events/{n}/choices/{j}/delta/tool_calls/{k}");
-        let index = match entry.get("index").and_then(Value::as_u64) {
+    fn on_tool_delta(
+        &mut self,
+        n: usize,
+        choice: u64,
+        j: usize,
+        k: usize,
+        entry: &ToolFacts,
+    ) -> bool {
+        let at = |suffix: &str| format!("/events/{n}/choices/{j}/delta/tool_calls/{k}{suffix}");
+        let index = match entry.index {
             Some(i) => i,
             None => {
                 self.push(
@@ -1092,7 +1105,7 @@ impl<'a> StreamJudge<'a> {
                         Violation,
                         format!("chunk {n}: a tool-call delta has no `index`"),
                     )
-                    .at(format!("{at}/index"))
+                    .at(at("/index"))
                     .sdk_breaking(),
                 );
                 k as u64
@@ -1105,12 +1118,10 @@ impl<'a> StreamJudge<'a> {
         tool.deltas += 1;
         let mut carried = false;
         let mut repeated = Vec::new();
-        if let Some(Value::String(id)) = entry.get("id")
-            && !id.is_empty()
-        {
+        if let Some(id) = entry.id.as_deref().filter(|id| !id.is_empty()) {
             carried = true;
             match &tool.id {
-                None => tool.id = Some(id.clone()),
+                None => tool.id = Some(id.to_owned()),
                 Some(first_id) => {
                     repeated.push("id");
                     if first_id != id && !tool.id_changed {
@@ -1121,7 +1132,7 @@ impl<'a> StreamJudge<'a> {
                                 Warning,
                                 format!("tool call {index} changes its id at chunk {n}"),
                             )
-                            .at(format!("{at}/id"))
+                            .at(at("/id"))
                             .expected(format!("{first_id:?}"))
                             .actual(format!("{id:?}")),
                         );
@@ -1129,45 +1140,41 @@ impl<'a> StreamJudge<'a> {
                 }
             }
         }
-        if let Some(Value::String(t)) = entry.get("type") {
+        if let Some(kind) = &entry.kind {
             if tool.kind.is_some() && !first {
                 repeated.push("type");
             }
-            tool.kind.get_or_insert_with(|| t.clone());
+            tool.kind.get_or_insert_with(|| kind.to_string());
         }
-        if let Some(function) = entry.get("function").and_then(Value::as_object) {
-            if let Some(Value::String(name)) = function.get("name")
-                && !name.is_empty()
-            {
-                carried = true;
-                if tool.name.is_some() {
-                    repeated.push("function.name");
-                }
-                tool.name.get_or_insert_with(|| name.clone());
+        if let Some(name) = entry.name.as_deref().filter(|n| !n.is_empty()) {
+            carried = true;
+            if tool.name.is_some() {
+                repeated.push("function.name");
             }
-            match function.get("arguments") {
-                Some(Value::String(a)) => {
-                    if !a.is_empty() {
-                        carried = true;
-                        tool.fragments += 1;
-                        tool.arguments.push(a);
-                    }
+            tool.name.get_or_insert_with(|| name.to_owned());
+        }
+        match &entry.arguments {
+            Arguments::Absent => {}
+            Arguments::Str(a) => {
+                if !a.is_empty() {
+                    carried = true;
+                    tool.fragments += 1;
+                    tool.arguments.push(a);
                 }
-                Some(Value::Null) | None => {}
-                Some(other) => findings.push(
-                    Finding::new(
-                        "tools.arguments_is_string",
-                        Violation,
-                        format!(
-                            "chunk {n}: tool-call arguments are {}, not a string fragment",
-                            crate::schema::type_name(other)
-                        ),
-                    )
-                    .at(format!("{at}/function/arguments"))
-                    .actual(short(other))
-                    .sdk_breaking(),
-                ),
             }
+            Arguments::Other(other) => findings.push(
+                Finding::new(
+                    "tools.arguments_is_string",
+                    Violation,
+                    format!(
+                        "chunk {n}: tool-call arguments are {}, not a string fragment",
+                        crate::schema::type_name(other)
+                    ),
+                )
+                .at(at("/function/arguments"))
+                .actual(short(other))
+                .sdk_breaking(),
+            ),
         }
         if !repeated.is_empty() && !first {
             tool.repeats += 1;
@@ -1181,7 +1188,7 @@ impl<'a> StreamJudge<'a> {
                             repeated.join(", ")
                         ),
                     )
-                    .at(at.clone())
+                    .at(at(""))
                     .sdk_breaking(),
                 );
             }
@@ -1674,6 +1681,59 @@ pub(super) fn compare_with_nonstream(cx: &mut super::Cx, companion: &crate::exch
             .actual(format!("{streamed} (streamed)")),
         );
     }
+}
+
+/// Keys whose string (or number) values are free text or per-token numbers: the chunk schema
+/// constrains only their type, so the shape hash keeps the type and drops the value.
+const FREE_VALUES: [&str; 9] = [
+    "content",
+    "refusal",
+    "arguments",
+    "reasoning",
+    "reasoning_content",
+    "token",
+    "logprob",
+    "bytes",
+    "text",
+];
+
+/// A hash of a chunk's shape: every key and value, except the values under [`FREE_VALUES`],
+/// of which only the JSON type counts.
+fn shape_hash(v: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    fn walk(v: &Value, free: bool, h: &mut std::collections::hash_map::DefaultHasher) {
+        match v {
+            Value::Object(map) => {
+                7u8.hash(h);
+                for (k, x) in map {
+                    k.hash(h);
+                    walk(x, FREE_VALUES.contains(&k.as_str()), h);
+                }
+            }
+            Value::Array(items) if free => {
+                6u8.hash(h);
+                // An array of free values (`bytes`): the element types, not the count.
+                let mut kinds: Vec<&str> = items.iter().map(crate::schema::type_name).collect();
+                kinds.dedup();
+                kinds.hash(h);
+            }
+            Value::Array(items) => {
+                5u8.hash(h);
+                items.len().hash(h);
+                for x in items {
+                    walk(x, false, h);
+                }
+            }
+            _ if free => crate::schema::type_name(v).hash(h),
+            Value::String(s) => s.hash(h),
+            Value::Number(n) => n.to_string().hash(h),
+            Value::Bool(b) => b.hash(h),
+            Value::Null => 0u8.hash(h),
+        }
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    walk(v, false, &mut h);
+    h.finish()
 }
 
 fn ms(d: Duration) -> f64 {
