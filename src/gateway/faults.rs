@@ -94,7 +94,7 @@ faults! {
     StallStream => "stall_stream",
     /// The normal stream one byte at a time, `chunk_delay` (1 s when zero) between bytes.
     Drip => "drip",
-    /// The second content chunk's JSON cut in half (`data: {"choices":[{"de\n\n`).
+    /// The second content chunk as the first half of its JSON, then a blank line.
     MalformedChunk => "malformed_chunk",
     /// The first content chunk and the chunk after it in one event: `data: {..}{..}`.
     GluedChunks => "glued_chunks",

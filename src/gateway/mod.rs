@@ -185,7 +185,7 @@ impl ShutdownSignal {
     }
 
     async fn stopped(mut self) {
-        let _ = self.0.wait_for(|stop| *stop).await;
+        self.wait().await;
     }
 }
 
