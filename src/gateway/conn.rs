@@ -6,6 +6,10 @@
 //! [`ConnHandle`] to it rides in the request extensions as `ConnectInfo`. After
 //! [`ConnHandle::reset`], every read and write on the stream fails, so hyper drops the
 //! connection, and on drop the socket is closed with `SO_LINGER` 0: the peer sees a TCP RST.
+//!
+//! hyper keeps polling a response body while its write buffer has room, so bytes a body has
+//! already yielded may still sit in that buffer: a mid-stream reset waits for
+//! [`ConnHandle::next_flush`] first, or the client would never see them.
 
 use std::io;
 use std::pin::Pin;
@@ -18,6 +22,7 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
 /// Accepts TCP connections and wraps each in a [`KillableStream`].
 #[derive(Debug)]
@@ -79,9 +84,20 @@ impl Listener for GatewayListener {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ConnState {
     killed: AtomicBool,
+    /// Counts completed flushes of the socket (only while someone waits for one).
+    flushes: watch::Sender<u64>,
+}
+
+impl Default for ConnState {
+    fn default() -> Self {
+        Self {
+            killed: AtomicBool::new(false),
+            flushes: watch::Sender::new(0),
+        }
+    }
 }
 
 /// A handle on one accepted connection, available to handlers as `ConnectInfo<ConnHandle>`.
@@ -95,6 +111,17 @@ impl ConnHandle {
     /// dropping it sends a TCP RST. Whatever response is in flight is never (further) written.
     pub(crate) fn reset(&self) {
         self.state.killed.store(true, Ordering::SeqCst);
+    }
+
+    /// Resolves after the next completed flush of the socket. hyper flushes only once its
+    /// write buffer is drained, so every byte buffered before this call has then reached the
+    /// kernel. Also resolves when the connection is gone.
+    pub(crate) fn next_flush(&self) -> impl Future<Output = ()> + use<> {
+        // Subscribing marks the current count as seen: only a later flush counts.
+        let mut flushes = self.state.flushes.subscribe();
+        async move {
+            let _ = flushes.changed().await;
+        }
     }
 }
 
@@ -177,7 +204,13 @@ impl AsyncWrite for KillableStream {
         if self.killed() {
             return Poll::Ready(Err(reset_error()));
         }
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let flushed = Pin::new(&mut self.inner).poll_flush(cx);
+        if matches!(flushed, Poll::Ready(Ok(()))) && self.state.flushes.receiver_count() > 0 {
+            self.state
+                .flushes
+                .send_modify(|count| *count = count.wrapping_add(1));
+        }
+        flushed
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -309,6 +309,18 @@ impl ApiError {
             None,
         )
     }
+
+    /// A served model with a `+NAME` suffix that names no fault (`gatecheck-echo+nope`).
+    pub(crate) fn unknown_model_fault(model: &str, name: &str, known: &[&str]) -> Self {
+        Self::bad_request(
+            format!(
+                "Unknown fault '{name}' in model '{model}'. Supported values are: {}.",
+                quoted_list(known)
+            ),
+            Some("model"),
+            None,
+        )
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -6,6 +6,7 @@
 //! request --request id--> auth (/v1/*) --faults--> route --> handler
 //!                                                  chat: request::parse -> model::generate
 //!                                                        -> response::completion | stream::chunks
+//!                                                           (-> stream_faults) -> stream::frames
 //! ```
 
 mod conn;
@@ -17,6 +18,7 @@ mod request;
 mod response;
 mod schema_gen;
 mod stream;
+mod stream_faults;
 #[cfg(test)]
 mod tests;
 
@@ -39,7 +41,7 @@ use tokio::task::JoinHandle;
 
 use conn::{ConnHandle, GatewayListener};
 use errors::ApiError;
-use faults::Fault;
+use faults::{Fault, UnknownFault};
 use ids::IdCounters;
 use response::{Envelope, json_response};
 use stream::Pacing;
@@ -58,6 +60,10 @@ pub struct GatewayOptions {
     pub models: Vec<String>,
     /// Pause between SSE events (none when zero).
     pub chunk_delay: Duration,
+    /// A fault (named as in the `x-gatecheck-fault` header) injected into every request that
+    /// selects none itself, by header or model suffix. [`Gateway::start`] rejects an unknown
+    /// name.
+    pub fault: Option<String>,
 }
 
 impl Default for GatewayOptions {
@@ -69,6 +75,7 @@ impl Default for GatewayOptions {
                 "gatecheck-echo-large".to_owned(),
             ],
             chunk_delay: Duration::ZERO,
+            fault: None,
         }
     }
 }
@@ -80,6 +87,7 @@ impl fmt::Debug for GatewayOptions {
             .field("api_key", &"[redacted]")
             .field("models", &self.models)
             .field("chunk_delay", &self.chunk_delay)
+            .field("fault", &self.fault)
             .finish()
     }
 }
@@ -94,13 +102,27 @@ pub struct Gateway {
 
 impl Gateway {
     /// Binds `addr` (callers pass 127.0.0.1:0 or 127.0.0.1:PORT) and serves in a background
-    /// tokio task.
+    /// tokio task. An unknown [`GatewayOptions::fault`] is an [`io::ErrorKind::InvalidInput`]
+    /// error that lists the valid names.
     pub async fn start(addr: SocketAddr, options: GatewayOptions) -> io::Result<Gateway> {
+        let fault = match options.fault.as_deref() {
+            None => None,
+            Some(name) => Some(name.parse::<Fault>().map_err(|UnknownFault(name)| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "unknown gateway fault `{name}` (valid faults: {})",
+                        Fault::names().join(", ")
+                    ),
+                )
+            })?),
+        };
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
             options,
+            fault,
             ids: IdCounters::default(),
             shutdown: ShutdownSignal(stopped.clone()),
         });
@@ -138,6 +160,8 @@ impl Gateway {
 /// What every handler shares.
 pub(crate) struct Shared {
     options: GatewayOptions,
+    /// The parsed [`GatewayOptions::fault`].
+    fault: Option<Fault>,
     ids: IdCounters,
     shutdown: ShutdownSignal,
 }
@@ -155,8 +179,13 @@ impl ShutdownSignal {
         }
     }
 
-    async fn stopped(mut self) {
+    /// Returns once shutdown has begun (or the [`Gateway`] was dropped).
+    pub(crate) async fn wait(&mut self) {
         let _ = self.0.wait_for(|stop| *stop).await;
+    }
+
+    async fn stopped(mut self) {
+        self.wait().await;
     }
 }
 
@@ -279,25 +308,34 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, request: Request) -
         created: unix_now(),
         model: chat.model.clone(),
     };
-    if !chat.stream && fault != Some(Fault::SseForJson) {
-        return json_response(
+    let pacing = Pacing {
+        delay: fault.map_or(shared.options.chunk_delay, |fault| {
+            fault.chunk_delay(shared.options.chunk_delay)
+        }),
+        shutdown: shared.shutdown.clone(),
+        conn,
+    };
+    let completion = || {
+        json_response(
             StatusCode::OK,
             &response::completion(&generation, &envelope),
-        );
-    }
+        )
+    };
+    let fault = match (chat.stream, fault) {
+        // A non-stream answer sent as a normal stream.
+        (false, Some(Fault::SseForJson)) => None,
+        (false, _) | (true, Some(Fault::JsonForStream)) => return completion(),
+        (true, Some(Fault::ErrorBeforeStream)) => {
+            return stream::sse_response(stream_faults::error_before_stream(), pacing);
+        }
+        (true, fault) => fault,
+    };
     let chunks = stream::chunks(&generation, &envelope, chat.include_usage);
-    let mut frames = stream::frames(&chunks);
-    if let Some(fault) = fault {
-        frames = fault.rewrite_frames(frames);
-    }
-    stream::sse_response(
-        frames,
-        Pacing {
-            delay: shared.options.chunk_delay,
-            shutdown: shared.shutdown.clone(),
-            conn,
-        },
-    )
+    let frames = match fault {
+        Some(fault) => fault.rewrite_stream(chunks, &response::usage(&generation)),
+        None => stream::frames(&chunks),
+    };
+    stream::sse_response(frames, pacing)
 }
 
 fn unix_now() -> u64 {

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::errors::ApiError;
+use super::faults;
 
 /// Every top-level property of `CreateChatCompletionRequest` in the OpenAI spec (its `allOf`
 /// parts `CreateModelResponseProperties` and `ModelResponseProperties` included). Anything
@@ -142,7 +143,8 @@ pub(crate) enum ResponseFormat {
     JsonSchema(Value),
 }
 
-/// Validates a request body. `models` are the served ids (an unknown model is the last check).
+/// Validates a request body. `models` are the served ids, which a fault suffix may follow
+/// (`gatecheck-echo+no_done`); an unknown model is the last check.
 pub(crate) fn parse(body: &[u8], models: &[String]) -> Result<ChatRequest, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| ApiError::unparsable_json())?;
     let Value::Object(obj) = &value else {
@@ -250,7 +252,8 @@ pub(crate) fn parse(body: &[u8], models: &[String]) -> Result<ChatRequest, ApiEr
         ));
     }
 
-    if !models.contains(&model) {
+    // `MODEL+FAULT` is served as MODEL (the fault middleware has chosen the fault).
+    if !faults::is_served(&model, models) {
         return Err(ApiError::model_not_found(&model));
     }
     Ok(ChatRequest {

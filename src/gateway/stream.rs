@@ -21,10 +21,24 @@ const ARGUMENT_PIECE_CHARS: usize = 8;
 /// One unit of the wire stream. Stream faults rewrite a `Vec<Frame>` before it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Frame {
-    /// Bytes written as they are (one whole SSE event, normally).
+    /// Bytes written as they are (one whole SSE event, normally), after the pacing pause.
     Bytes(Bytes),
-    /// Reset the connection here: the client sees the stream break off.
+    /// Bytes written right after the previous frame, with no pause: more of the same event
+    /// (a huge event is sent as many pieces of one reused buffer).
+    Continuation(Bytes),
+    /// Nothing more until the server shuts down, then a reset: the client's gap timeout fires.
+    Stall,
+    /// Reset the connection here, once the bytes before it have left: the client sees the
+    /// stream break off.
     Abort,
+}
+
+/// The final event of every OpenAI stream.
+pub(crate) const DONE_EVENT: &[u8] = b"data: [DONE]\n\n";
+
+/// `data: <json>\n\n`: one chunk as OpenAI frames it.
+pub(crate) fn data_event(chunk: &Value) -> Bytes {
+    Bytes::from(format!("data: {chunk}\n\n"))
 }
 
 /// The chunk objects of the stream, in sending order (without the `[DONE]` sentinel).
@@ -146,9 +160,9 @@ fn argument_pieces(call: &ToolCall) -> Vec<String> {
 pub(crate) fn frames(chunks: &[Value]) -> Vec<Frame> {
     chunks
         .iter()
-        .map(|chunk| Frame::Bytes(Bytes::from(format!("data: {chunk}\n\n"))))
+        .map(|chunk| Frame::Bytes(data_event(chunk)))
         .chain(std::iter::once(Frame::Bytes(Bytes::from_static(
-            b"data: [DONE]\n\n",
+            DONE_EVENT,
         ))))
         .collect()
 }
@@ -172,31 +186,49 @@ pub(crate) fn sse_response(frames: Vec<Frame>, pacing: Pacing) -> Response {
     response
 }
 
-/// A body that writes the frames one by one, `pacing.delay` apart (not before the first). An
-/// [`Frame::Abort`], or the server shutting down during a pause, resets the connection.
+/// A body that writes the frames one by one, `pacing.delay` apart (not before the first, nor
+/// before a [`Frame::Continuation`]). A [`Frame::Abort`], or the server shutting down during a
+/// pause or a [`Frame::Stall`], resets the connection.
 pub(crate) fn paced_body(frames: Vec<Frame>, pacing: Pacing) -> Body {
     let state = (frames.into_iter(), pacing, true);
     let stream =
         futures_util::stream::unfold(state, |(mut frames, mut pacing, first)| async move {
             let frame = frames.next()?;
-            let frame =
-                if first || pacing.delay.is_zero() || pacing.shutdown.sleep(pacing.delay).await {
-                    frame
-                } else {
-                    Frame::Abort
-                };
+            let pause =
+                !first && !pacing.delay.is_zero() && !matches!(frame, Frame::Continuation(_));
+            if pause && !pacing.shutdown.sleep(pacing.delay).await {
+                return Some((Err(cut(&pacing)), (Vec::new().into_iter(), pacing, false)));
+            }
             match frame {
-                Frame::Bytes(bytes) => Some((Ok(bytes), (frames, pacing, false))),
+                Frame::Bytes(bytes) | Frame::Continuation(bytes) => {
+                    Some((Ok(bytes), (frames, pacing, false)))
+                }
+                Frame::Stall => {
+                    pacing.shutdown.wait().await;
+                    Some((Err(cut(&pacing)), (Vec::new().into_iter(), pacing, false)))
+                }
                 Frame::Abort => {
                     if let Some(conn) = &pacing.conn {
-                        conn.reset();
+                        // What was yielded before may still be in hyper's buffer: let it out.
+                        let flushed = conn.next_flush();
+                        tokio::select! {
+                            () = flushed => {}
+                            () = pacing.shutdown.wait() => {}
+                        }
                     }
-                    let error = io::Error::new(io::ErrorKind::ConnectionAborted, "stream aborted");
-                    Some((Err(error), (Vec::new().into_iter(), pacing, false)))
+                    Some((Err(cut(&pacing)), (Vec::new().into_iter(), pacing, false)))
                 }
             }
         });
     Body::from_stream(stream)
+}
+
+/// Resets the connection (when there is one) and returns the error that ends the body.
+fn cut(pacing: &Pacing) -> io::Error {
+    if let Some(conn) = &pacing.conn {
+        conn.reset();
+    }
+    io::Error::new(io::ErrorKind::ConnectionAborted, "stream aborted")
 }
 
 #[cfg(test)]

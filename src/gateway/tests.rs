@@ -12,6 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Gateway, GatewayOptions};
 
+mod stream_faults;
+
 const KEY: &str = "sk-gatecheck";
 const MODEL: &str = "gatecheck-echo";
 
