@@ -130,6 +130,9 @@ pub struct ServeArgs {
     /// Pause between streamed events, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub chunk_delay_ms: u64,
+    /// Misbehave on every request (a fault name, as in the `x-gatecheck-fault` header).
+    #[arg(long, value_name = "NAME")]
+    pub fault: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -401,6 +404,7 @@ fn serve_command(args: ServeArgs) -> u8 {
     let options = GatewayOptions {
         api_key: key,
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),
+        fault: args.fault.clone(),
         ..GatewayOptions::default()
     };
     runtime().block_on(async move {

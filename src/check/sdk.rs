@@ -14,7 +14,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::chunk::{Arguments, Choices, SdkInput};
-use super::request::RequestView;
 use crate::sse;
 
 /// Text kept per reassembled string.
@@ -77,8 +76,42 @@ impl Sdks {
         self.node.on_event(e, input);
     }
 
-    pub fn finish(&mut self, req: &RequestView) -> SdkOutcome {
-        let _ = req;
+    /// An event gatecheck could not read whole (a line over the limit): what the SDKs do with
+    /// it cannot be told.
+    pub fn unknown(&mut self, e: &sse::Event) {
+        let note = format!(
+            "cannot be told past event {} (a line over gatecheck's limit)",
+            e.index
+        );
+        self.python.unknown.get_or_insert_with(|| note.clone());
+        self.node.unknown.get_or_insert(note);
+    }
+
+    /// `broken`: the connection broke (or gatecheck stopped reading) before the end.
+    pub fn finish(&mut self, broken: Option<&str>) -> SdkOutcome {
+        if let Some(why) = broken {
+            let (python, node) = (&self.python, &self.node);
+            let python = match &python.raised {
+                Some(r) => r.clone(),
+                None => format!(
+                    "raises httpx.RemoteProtocolError or a read timeout after {} chunk(s) ({why})",
+                    python.chunks
+                ),
+            };
+            let node = match &node.raised {
+                Some(r) => r.clone(),
+                None => format!(
+                    "throws the fetch error after {} chunk(s) ({why})",
+                    node.chunks
+                ),
+            };
+            return SdkOutcome {
+                python,
+                node,
+                python_breaks: true,
+                node_breaks: true,
+            };
+        }
         let (python, python_breaks) = self.python.finish();
         let (node, node_breaks) = self.node.finish();
         SdkOutcome {
@@ -94,6 +127,7 @@ impl Sdks {
 #[derive(Debug, Default)]
 struct Python {
     raised: Option<String>,
+    unknown: Option<String>,
     done: bool,
     dropped: Option<String>,
     chunks: usize,
@@ -225,8 +259,8 @@ impl Python {
     }
 
     fn finish(&self) -> (String, bool) {
-        if let Some(r) = &self.raised {
-            return (r.clone(), true);
+        if let Some(r) = self.raised.as_ref().or(self.unknown.as_ref()) {
+            return (r.clone(), self.raised.is_some());
         }
         let mut notes = corruption(&self.choices, true);
         if let Some(d) = &self.dropped {
@@ -247,6 +281,7 @@ impl Python {
 #[derive(Debug, Default)]
 struct Node {
     raised: Option<String>,
+    unknown: Option<String>,
     done: bool,
     dropped: Option<String>,
     chunks: usize,
@@ -368,8 +403,8 @@ impl Node {
     }
 
     fn finish(&self) -> (String, bool) {
-        if let Some(r) = &self.raised {
-            return (r.clone(), true);
+        if let Some(r) = self.raised.as_ref().or(self.unknown.as_ref()) {
+            return (r.clone(), self.raised.is_some());
         }
         let mut notes = Vec::new();
         if self.chunks == 0 && !self.done {
@@ -507,7 +542,7 @@ mod tests {
             let payload = (dispatched && !data.starts_with("[DONE]")).then(|| Payload::parse(data));
             sdks.on_event(e, payload.as_ref().map(Payload::sdk_input));
         }
-        sdks.finish(&RequestView::new(None))
+        sdks.finish(None)
     }
 
     fn chunk(delta: &str, finish: &str) -> String {

@@ -106,10 +106,17 @@ pub struct StreamReport {
 struct Findings {
     list: Vec<Finding>,
     extra: BTreeMap<&'static str, usize>,
+    /// Paths of every finding, kept or counted (so a schema error there is not repeated).
+    paths: std::collections::HashSet<String>,
 }
 
 impl Findings {
     fn push(&mut self, f: Finding) {
+        if let Some(p) = &f.path
+            && self.paths.len() < 10_000
+        {
+            self.paths.insert(p.clone());
+        }
         let n = self.list.iter().filter(|x| x.check == f.check).count();
         if n < PER_CHECK {
             self.list.push(f);
@@ -151,10 +158,6 @@ impl Capped {
             self.text.push_str(&s[..cut]);
         }
     }
-
-    fn complete(&self) -> bool {
-        self.len == self.text.len()
-    }
 }
 
 #[derive(Debug, Default)]
@@ -178,6 +181,8 @@ struct ChoiceState {
     first_payload_event: Option<usize>,
     content: Capped,
     content_deltas: usize,
+    /// The previous content delta (its first 4 KiB), to spot cumulative deltas.
+    last_content: String,
     cumulative: usize,
     refusal: Capped,
     reasoning: BTreeMap<String, Capped>,
@@ -292,6 +297,7 @@ pub struct StreamJudge<'a> {
     sse_seen: bool,
     /// Shapes of chunks that validated against the chunk schema.
     valid_shapes: std::collections::HashSet<u64>,
+    first_byte_at: Option<Duration>,
 }
 
 impl<'a> StreamJudge<'a> {
@@ -333,13 +339,15 @@ impl<'a> StreamJudge<'a> {
             aborted: None,
             sse_seen: false,
             valid_shapes: std::collections::HashSet::new(),
+            first_byte_at: None,
         }
     }
 
     /// Feeds bytes that arrived at `at`. Returns `false` when the judge wants the transport to
     /// stop reading (a limit was hit; the reason is in the report).
     pub fn feed(&mut self, bytes: &[u8], at: Duration) -> bool {
-        if self.metrics.first_byte_ms.is_none() && !bytes.is_empty() {
+        if self.first_byte_at.is_none() && !bytes.is_empty() {
+            self.first_byte_at = Some(at);
             self.metrics.first_byte_ms = Some(ms(at));
         }
         let mut events = Vec::new();
@@ -348,9 +356,7 @@ impl<'a> StreamJudge<'a> {
             self.on_event(e);
         }
         if self.aborted.is_none()
-            && let Some(last) = self
-                .last_event_at
-                .or(self.metrics.first_byte_ms.map(|_| at))
+            && let Some(last) = self.last_event_at.or(self.first_byte_at)
             && at.saturating_sub(last) > self.limits.max_event_gap
         {
             self.aborted = Some(format!(
@@ -430,6 +436,13 @@ impl<'a> StreamJudge<'a> {
             .map(|f| (f.name.clone(), f.value.clone()))
             .collect();
         for (name, value) in unknown {
+            if name == "error" && self.failure.is_none() {
+                self.failure = Some(format!(
+                    "the stream carried an `error:` field after {} chunk(s): {}",
+                    self.metrics.chunks,
+                    short(&Value::String(value.clone()))
+                ));
+            }
             let what = if name == "error" {
                 "an `error:` field: the SDKs drop unknown fields, so the error message is silently lost".to_owned()
             } else if name.starts_with('[') || name.starts_with('{') {
@@ -489,6 +502,9 @@ impl<'a> StreamJudge<'a> {
     }
 
     fn on_data(&mut self, e: &sse::Event, data: &str, payload: Payload) {
+        if e.oversized_line {
+            return; // cut at the line limit: reported as such, its content cannot be judged
+        }
         if let Some(prev) = self.last_data_at {
             self.gaps.add(e.at.saturating_sub(prev));
         }
@@ -789,12 +805,10 @@ impl<'a> StreamJudge<'a> {
                 continue;
             }
             let path = format!("{at}{}", err.instance_path);
-            let covered = self.findings.list.iter().any(|f| {
-                f.path.as_deref().is_some_and(|p| {
-                    p == path
-                        || p.starts_with(&format!("{path}/"))
-                        || path.starts_with(&format!("{p}/"))
-                })
+            let covered = self.findings.paths.iter().any(|p| {
+                p == &path
+                    || p.starts_with(&format!("{path}/"))
+                    || path.starts_with(&format!("{p}/"))
             });
             if !covered {
                 self.push(
@@ -978,13 +992,14 @@ impl<'a> StreamJudge<'a> {
                 }
                 if !s.is_empty() {
                     payload = true;
-                    if state.content.len > 0
-                        && state.content.complete()
-                        && s.len() > state.content.len
-                        && s.starts_with(&state.content.text)
+                    if state.last_content.len() >= 2
+                        && s.len() > state.last_content.len()
+                        && s.starts_with(state.last_content.as_str())
                     {
                         state.cumulative += 1;
                     }
+                    state.last_content.clear();
+                    state.last_content.push_str(&s[..s.len().min(4096)]);
                     state.content.push(s);
                     state.content_deltas += 1;
                 }
@@ -1203,8 +1218,12 @@ impl<'a> StreamJudge<'a> {
     pub fn finish(mut self, end_at: Duration, broken: Option<&str>) -> StreamReport {
         let mut tail = Vec::new();
         self.decoder.finish(end_at, &mut |e| tail.push(e));
-        for e in tail {
-            self.on_event(e);
+        // When the connection broke (or the judge stopped reading), a half-received last event
+        // is the cut's doing, not the server's: it is not judged.
+        if broken.is_none() && self.aborted.is_none() {
+            for e in tail {
+                self.on_event(e);
+            }
         }
         self.metrics.bytes = self.decoder.facts().bytes;
         let incomplete = broken.is_some() || self.aborted.is_some();
@@ -1217,7 +1236,7 @@ impl<'a> StreamJudge<'a> {
         self.metrics.gap_p95_ms = self.gaps.quantile(0.95);
         self.metrics.gap_max_ms = (self.gaps.count > 0).then(|| ms(self.gaps.max));
         let reassembled = self.reassemble();
-        let sdk = self.sdk.finish(&self.req);
+        let sdk = self.sdk.finish(broken.or(self.aborted.as_deref()));
         StreamReport {
             findings: self.findings.finish(),
             reassembled,
