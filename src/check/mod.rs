@@ -399,7 +399,10 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
     }
 
     // The suite's own expectations.
-    expect::check_expectations(&mut cx, inconclusive.is_some(), stream_report);
+    // A stream cut short (broken connection, a limit) is not the answer the assertions are
+    // about: only what was judged of the stream stands.
+    let cut_short = broken.is_some() || stream_report.is_some_and(|r| r.aborted.is_some());
+    expect::check_expectations(&mut cx, inconclusive.is_some() || cut_short, stream_report);
 
     let findings = cx.findings;
     let aborted = stream_report.and_then(|r| r.aborted.clone());
