@@ -121,6 +121,8 @@ pub struct Decoder {
     line_oversized: bool,
     /// When the first byte of `line` arrived.
     line_at: Option<Duration>,
+    /// Byte offset where `line` starts.
+    line_start: u64,
     /// A CR ended the previous read (at this time): the pending line ends there, as CR or, if
     /// the next read opens with LF, as CRLF.
     pending_cr: Option<Duration>,
@@ -152,6 +154,7 @@ impl Decoder {
             line: Vec::new(),
             line_oversized: false,
             line_at: None,
+            line_start: 0,
             pending_cr: None,
             bom_state: BomState::Matching(0),
             block: None,
@@ -215,7 +218,6 @@ impl Decoder {
                 (_, None) => {
                     // CR closes this read: decide CR or CRLF when the next read comes.
                     self.push_partial(&bytes[..i], at);
-                    self.line_at.get_or_insert(at);
                     self.facts.bytes += (i + 1) as u64;
                     self.pending_cr = Some(at);
                     return;
@@ -225,7 +227,13 @@ impl Decoder {
             if self.line.is_empty() && !self.line_oversized && self.line_at.is_none() {
                 let start = self.facts.bytes;
                 self.facts.bytes += (i + ending_len) as u64;
-                self.on_line(&bytes[..i], false, start, at, ending, at, sink);
+                let max = self.limits.max_line_bytes;
+                let (line, oversized) = if i > max {
+                    (&bytes[..max], true)
+                } else {
+                    (&bytes[..i], false)
+                };
+                self.on_line(line, oversized, start, at, ending, at, sink);
             } else {
                 self.push_partial(&bytes[..i], at);
                 self.facts.bytes += (i + ending_len) as u64;
@@ -261,7 +269,10 @@ impl Decoder {
     }
 
     fn push_partial(&mut self, bytes: &[u8], at: Duration) {
-        self.line_at.get_or_insert(at);
+        if self.line_at.is_none() {
+            self.line_at = Some(at);
+            self.line_start = self.facts.bytes;
+        }
         let room = self.limits.max_line_bytes.saturating_sub(self.line.len());
         if bytes.len() > room {
             self.line.extend_from_slice(&bytes[..room]);
@@ -276,12 +287,7 @@ impl Decoder {
         let line = std::mem::take(&mut self.line);
         let oversized = std::mem::take(&mut self.line_oversized);
         let first_at = self.line_at.take().unwrap_or(at);
-        let terminator = match ending {
-            Ending::Crlf => 2,
-            Ending::Lf | Ending::Cr => 1,
-            Ending::Eof => 0,
-        };
-        let start = self.facts.bytes - (line.len() + terminator) as u64;
+        let start = self.line_start;
         self.on_line(&line, oversized, start, first_at, ending, at, sink);
         self.line = line;
         self.line.clear();
@@ -551,5 +557,21 @@ mod tests {
             (Duration::from_millis(20), Duration::from_millis(35))
         );
         assert_eq!(facts.bytes, 18);
+    }
+
+    /// Found by `cargo fuzz run sse_decoder`: a line over the limit inside one read was not cut,
+    /// and a cut line spanning reads got the wrong offset.
+    #[test]
+    fn long_lines_are_cut_the_same_whatever_the_split() {
+        let limits = Limits { max_line_bytes: 64 };
+        let input = [vec![0x8c; 65], b"\n\n".to_vec()].concat();
+        let (whole, _) = decode_all([(&input[..], Duration::ZERO)], limits);
+        for cut in 0..=input.len() {
+            let (a, b) = input.split_at(cut);
+            let (split, _) = decode_all([(a, Duration::ZERO), (b, Duration::ZERO)], limits);
+            assert_eq!(split, whole, "cut at {cut}");
+        }
+        assert!(whole[0].oversized_line);
+        assert_eq!(whole[0].offset, 0);
     }
 }
