@@ -112,14 +112,17 @@ fn conformant_baselines_raise_no_finding() {
 fn the_judge_never_panics_on_cut_or_corrupted_bodies() {
     for f in fixtures() {
         let body = f.exchange.body.clone();
-        let step = (body.len() / 400).max(1);
+        let step = (body.len() / 150).max(1);
         for cut in (0..body.len()).step_by(step) {
             let mut ex = f.exchange.clone();
             ex.body.truncate(cut);
             let v = check::check(&f.case, &ex, Judging::default());
             let is_json = serde_json::from_slice::<serde_json::Value>(&ex.body).is_ok();
             let success = (200..300).contains(&ex.status().unwrap_or(0));
-            if success && !is_json && !ex.body.iter().all(u8::is_ascii_whitespace) {
+            // A stream cut at an event boundary may be a complete, valid (if [DONE]-less)
+            // stream: only non-stream bodies must fail when cut short of JSON.
+            let stream = f.case.request.stream();
+            if success && !stream && !is_json && !ex.body.iter().all(u8::is_ascii_whitespace) {
                 assert_ne!(
                     v.outcome,
                     check::Outcome::Pass,

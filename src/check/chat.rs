@@ -25,6 +25,8 @@ pub(super) fn check_transport_shape(cx: &mut Cx) {
     let media = cx.ex.media_type();
     let looks_sse = looks_like_sse(&cx.ex.body);
     if cx.req.stream {
+        // The stream judge decides what an event stream is (a stream may open with `id:`).
+        let streamed = cx.streamed;
         if media.as_deref() != Some("text/event-stream") {
             cx.push(
                 Finding::new(
@@ -37,14 +39,21 @@ pub(super) fn check_transport_shape(cx: &mut Cx) {
                 .sdk("EventSource-style clients refuse the stream"),
             );
         }
-        if !looks_sse && matches!(cx.body, Body::Json(_)) {
+        if !streamed {
+            let what = match cx.body {
+                Body::Json(_) => {
+                    "`stream: true` was ignored: the body is one JSON object, not an event stream"
+                }
+                Body::Empty => {
+                    "`stream: true` was answered with an empty body, not an event stream"
+                }
+                Body::NotJson(_) => {
+                    "`stream: true` was answered with a body that is not an event stream"
+                }
+            };
             cx.push(
-                Finding::new(
-                    "sse.stream_flag_honored",
-                    Violation,
-                    "`stream: true` was ignored: the body is one JSON object, not an event stream",
-                )
-                .sdk("openai-python parses the JSON body as SSE, finds no `data:` line and yields zero chunks without error"),
+                Finding::new("sse.stream_flag_honored", Violation, what)
+                    .sdk("openai-python parses the body as SSE, finds no `data:` line and yields zero chunks without error"),
             );
         }
         return;

@@ -181,6 +181,8 @@ pub(crate) struct Cx<'a> {
     pub body: Body,
     pub endpoint: Endpoint,
     findings: Vec<Finding>,
+    /// The answer was judged as an event stream.
+    pub streamed: bool,
     /// Set by request-handling checks that explain a rejection (so the generic "a valid request
     /// was rejected" assertion stays quiet).
     pub rejection_explained: bool,
@@ -357,6 +359,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         body,
         endpoint,
         findings: Vec::new(),
+        streamed: stream_report.is_some(),
         rejection_explained: false,
     };
 

@@ -436,13 +436,6 @@ impl<'a> StreamJudge<'a> {
             .map(|f| (f.name.clone(), f.value.clone()))
             .collect();
         for (name, value) in unknown {
-            if name == "error" && self.failure.is_none() {
-                self.failure = Some(format!(
-                    "the stream carried an `error:` field after {} chunk(s): {}",
-                    self.metrics.chunks,
-                    short(&Value::String(value.clone()))
-                ));
-            }
             let what = if name == "error" {
                 "an `error:` field: the SDKs drop unknown fields, so the error message is silently lost".to_owned()
             } else if name.starts_with('[') || name.starts_with('{') {
@@ -463,6 +456,11 @@ impl<'a> StreamJudge<'a> {
                 .actual(short(&Value::String(format!("{name}: {value}"))))
                 .sdk_breaking(),
             );
+            if name == "error" {
+                let before_any_chunk = self.first_chunk_event.is_none();
+                let message = format!("an `error:` field: {}", short(&Value::String(value)));
+                self.stream_error(&e, message, before_any_chunk);
+            }
         }
         if let Some(name) = &e.event {
             *self.named_events.entry(name.clone()).or_default() += 1;
@@ -602,18 +600,26 @@ impl<'a> StreamJudge<'a> {
             }
             let message = message.unwrap_or_else(|| short(error));
             self.stream_error(e, message, before_any_chunk);
+            // OpenRouter sends the error beside choices ending in `finish_reason: "error"`: the
+            // choices are judged too.
+            if matches!(&facts.choices, Choices::List(list) if !list.is_empty()) {
+                self.on_chunk(e, facts, raw);
+            }
             return;
         }
         let flat_error = raw.as_ref().is_some_and(|obj| {
-            !obj.contains_key("choices")
+            let no_choices = !matches!(obj.get("choices"), Some(Value::Array(a)) if !a.is_empty());
+            no_choices
                 && (obj.get("object").and_then(Value::as_str) == Some("error")
                     || (obj.contains_key("message")
-                        && (obj.contains_key("code") || obj.contains_key("type"))))
+                        && (obj.contains_key("code") || obj.contains_key("type")))
+                    || obj.keys().any(|k| k.starts_with("error_")))
         });
         if flat_error || e.event.as_deref() == Some("error") {
             let obj = raw.unwrap_or_default();
             let message = obj
                 .get("message")
+                .or_else(|| obj.get("error_message"))
                 .map(|m| m.as_str().map_or_else(|| short(m), str::to_owned));
             self.push(
                 Finding::new(
@@ -688,6 +694,17 @@ impl<'a> StreamJudge<'a> {
             Choices::List(list) if list.is_empty() => {
                 if let Some(u) = &facts.usage {
                     self.usage_trailers.push((n, u.clone()));
+                    if !self.include_usage {
+                        self.push(
+                            Finding::new(
+                                "chunk.empty_choices_only_when_allowed",
+                                Warning,
+                                format!("chunk {n} is a `choices: []` usage trailer although `include_usage` was not asked for"),
+                            )
+                            .at(at("/choices"))
+                            .sdk("`chunk.choices[0]` raises IndexError in user code that did not ask for the trailer"),
+                        );
+                    }
                 } else if !facts.prompt_filter_results {
                     self.push(
                         Finding::new(
@@ -708,7 +725,11 @@ impl<'a> StreamJudge<'a> {
                     self.on_choice(n, j, choice, e.at);
                 }
             }
-            other => self.push(
+            other => {
+                if let Some(u) = &facts.usage {
+                    self.usage_trailers.push((n, u.clone()));
+                }
+                self.push(
                 Finding::new(
                     "chunk.choices_is_array",
                     Violation,
@@ -719,7 +740,8 @@ impl<'a> StreamJudge<'a> {
                 )
                 .at(at("/choices"))
                 .sdk("openai-python's stream helper iterates `chunk.choices` and raises TypeError; `chunk.choices[0]` fails in user code"),
-            ),
+            );
+            }
         }
         // The chunk schema last, where no specific check already spoke about the same place.
         // A chunk that took the fast path is valid by construction.
@@ -1492,6 +1514,24 @@ impl<'a> StreamJudge<'a> {
                 }
             }
         }
+        if self.choices.is_empty() && !stopped_early {
+            findings.push(
+                Finding::new(
+                    "chunk.first_delta_has_role",
+                    Violation,
+                    "the stream carries no choice at all: no role, no content",
+                )
+                .sdk("openai-node's finalChatCompletion() throws; consumers get an empty answer"),
+            );
+            findings.push(
+                Finding::new(
+                    "chunk.finish_reason_once_at_end",
+                    Violation,
+                    "the stream ends without any choice, so without a finish_reason",
+                )
+                .sdk("openai-node's finalChatCompletion() throws; agents cannot tell why the turn ended"),
+            );
+        }
         if let Some(n) = self.req.n.filter(|&n| n > 1)
             && !stopped_early
         {
@@ -1923,7 +1963,10 @@ mod tests {
         );
         assert_eq!(
             ids(&judge(REQ, &good)),
-            ["chunk.usage_field_discipline warning"]
+            [
+                "chunk.empty_choices_only_when_allowed warning",
+                "chunk.usage_field_discipline warning"
+            ]
         );
     }
 
