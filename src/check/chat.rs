@@ -4,18 +4,10 @@
 
 use serde_json::Value;
 
-use super::{Body, Cx, Endpoint, Finding, ptr};
+use super::{Body, Cx, Endpoint, FINISH_REASONS, Finding, ptr};
 use crate::catalog::Severity::{self, Info, Violation, Warning};
 use crate::check::request::{ResponseFormat, ToolChoice};
 use crate::schema::short;
-
-const FINISH_REASONS: [&str; 5] = [
-    "stop",
-    "length",
-    "tool_calls",
-    "content_filter",
-    "function_call",
-];
 
 /// `sse.content_type` and `sse.stream_flag_honored`: is the body the kind the request asked for?
 pub(super) fn check_transport_shape(cx: &mut Cx) {
@@ -1072,21 +1064,30 @@ fn usage(cx: &mut Cx, body: &Value) {
 }
 
 fn extensions(cx: &mut Cx, body: &Value) {
-    for field in ["system_fingerprint", "service_tier"] {
-        if let Some(v) = body.get(field)
-            && !(v.is_null() || v.is_string())
-        {
-            cx.push(
+    if let Some(obj) = body.as_object() {
+        for f in fingerprint_and_tier(obj, "") {
+            cx.push(f);
+        }
+    }
+}
+
+/// `ext.system_fingerprint_service_tier` on a completion or a chunk (`at` is its path).
+pub(super) fn fingerprint_and_tier(obj: &serde_json::Map<String, Value>, at: &str) -> Vec<Finding> {
+    ["system_fingerprint", "service_tier"]
+        .into_iter()
+        .filter_map(|field| {
+            let v = obj.get(field).filter(|v| !(v.is_null() || v.is_string()))?;
+            Some(
                 Finding::new(
                     "ext.system_fingerprint_service_tier",
                     Warning,
                     format!("`{field}` must be a string or null"),
                 )
-                .at(format!("/{field}"))
+                .at(format!("{at}/{field}"))
                 .actual(short(v)),
-            );
-        }
-    }
+            )
+        })
+        .collect()
 }
 
 /// The message-level checks on a stream's reassembled completion (the stream judge has already

@@ -11,6 +11,8 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+use super::FINISH_REASONS;
+
 /// What one chunk says.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ChunkFacts<'a> {
@@ -290,13 +292,6 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 }
 
 const ROLES: [&str; 5] = ["developer", "system", "user", "assistant", "tool"];
-const FINISH_REASONS: [&str; 5] = [
-    "stop",
-    "length",
-    "tool_calls",
-    "content_filter",
-    "function_call",
-];
 const SERVICE_TIERS: [&str; 6] = ["auto", "default", "flex", "scale", "priority", "fast"];
 
 impl<'a> FastChunk<'a> {

@@ -29,6 +29,15 @@ use crate::suite::Method;
 
 pub use request::RequestView;
 
+/// The finish reasons OpenAI sends (CreateChatCompletionResponse and the stream chunks).
+pub(crate) const FINISH_REASONS: [&str; 5] = [
+    "stop",
+    "length",
+    "tool_calls",
+    "content_filter",
+    "function_call",
+];
+
 /// One thing the judge found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::Finding;
 use super::chunk::{Arguments, ChoiceFacts, Choices, ChunkFacts, DeltaFacts, Payload, ToolFacts};
 use super::request::RequestView;
 use super::sdk::{SdkOutcome, Sdks};
+use super::{FINISH_REASONS, Finding};
 use crate::catalog::Severity::{self, Info, Violation, Warning};
 use crate::schema::short;
 use crate::sse;
@@ -25,13 +25,6 @@ pub const TEXT_CAP: usize = 1 << 20;
 /// At most this many findings per check and stream; the rest are counted.
 const PER_CHECK: usize = 3;
 
-const FINISH_REASONS: [&str; 5] = [
-    "stop",
-    "length",
-    "tool_calls",
-    "content_filter",
-    "function_call",
-];
 const CHUNK_KEYS: [&str; 10] = [
     "moderation",
     "id",
@@ -791,20 +784,8 @@ impl<'a> StreamJudge<'a> {
                 }
             }
         }
-        for field in ["system_fingerprint", "service_tier"] {
-            if let Some(v) = chunk.get(field)
-                && !(v.is_null() || v.is_string())
-            {
-                self.push(
-                    Finding::new(
-                        "ext.system_fingerprint_service_tier",
-                        Warning,
-                        format!("`{field}` must be a string or null"),
-                    )
-                    .at(format!("{at}/{field}"))
-                    .actual(short(v)),
-                );
-            }
+        for f in super::chat::fingerprint_and_tier(chunk, &at) {
+            self.push(f);
         }
     }
 
