@@ -37,8 +37,6 @@ impl fmt::Display for Secret {
     }
 }
 
-/// The profiles gatecheck knows (documented dialects of gateways).
-pub const PROFILES: &[&str] = &["openai"];
 
 /// The environment variable read for keys when a target names none.
 pub const DEFAULT_KEY_ENV: &str = "OPENAI_API_KEY";
@@ -326,10 +324,11 @@ fn parse_target_flag(spec: &str) -> Result<(String, String, Option<String>), Con
     }
     let (url, profile) = match rest.rsplit_once('@') {
         Some((url, profile)) if !profile.contains('/') && !profile.contains(':') => {
-            if !PROFILES.contains(&profile) {
-                let hint = match did_you_mean(profile, PROFILES.iter().copied()) {
-                    Some(s) => format!("did you mean `@{s}`? profiles: {}", PROFILES.join(", ")),
-                    None => format!("profiles: {}", PROFILES.join(", ")),
+            let profiles = crate::profile::names();
+            if !profiles.contains(&profile) {
+                let hint = match did_you_mean(profile, profiles.iter().copied()) {
+                    Some(s) => format!("did you mean `@{s}`? profiles: {}", profiles.join(", ")),
+                    None => format!("profiles: {}", profiles.join(", ")),
                 };
                 return Err(ConfigError::new(
                     format!("unknown profile `{profile}` in --target `{spec}`"),
@@ -586,10 +585,11 @@ fn read_config(file: &SourceFile) -> Result<ConfigFile, ConfigError> {
             }
             if let Some(n) = v.get("profile") {
                 let p = string(n, "profile")?;
-                if !PROFILES.contains(&p.as_str()) {
-                    let hint = match did_you_mean(&p, PROFILES.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`? profiles: {}", PROFILES.join(", ")),
-                        None => format!("profiles: {}", PROFILES.join(", ")),
+                let profiles = crate::profile::names();
+                if !profiles.contains(&p.as_str()) {
+                    let hint = match did_you_mean(&p, profiles.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`? profiles: {}", profiles.join(", ")),
+                        None => format!("profiles: {}", profiles.join(", ")),
                     };
                     return Err(at(
                         n,

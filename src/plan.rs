@@ -96,7 +96,7 @@ pub fn build(suites: &[Suite], targets: &[Arc<Target>]) -> Plan {
                             .matches_nonstream
                             .as_ref()
                             .and_then(|_| without_streaming(&request));
-                        let skip = skip_reason(case, target);
+                        let skip = skip_reason(case, target, model, &vars);
                         cases.push(PlannedCase {
                             index: cases.len(),
                             name,
@@ -194,8 +194,16 @@ fn dedupe_names(cases: &mut [PlannedCase]) {
     }
 }
 
-/// The variables of one planned case: suite `vars`, then the built-ins, then parameters (a
-/// case may parametrize `model` to run over models of its own choosing).
+/// A prompt longer than any context window a profile documents (about 60,000 words).
+fn long_prompt() -> String {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| "Repeat after me: the quick brown fox jumps over the lazy dog. ".repeat(5_000))
+        .clone()
+}
+
+/// The variables of one planned case: suite `vars`, then the built-ins and the target profile's
+/// variables, then parameters (a case may parametrize `model` to run over models of its own
+/// choosing).
 fn variables(
     suite: &Suite,
     params: &[(String, Value)],
@@ -205,6 +213,14 @@ fn variables(
     let mut vars = suite.vars.clone();
     vars.insert("model".into(), Value::String(model.to_owned()));
     vars.insert("target".into(), Value::String(target.name.clone()));
+    if let Some(profile) = profile::get(&target.profile) {
+        vars.extend(profile.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    // The vision and image models default to the target's model.
+    for name in ["vision_model", "image_model"] {
+        vars.entry(name.into()).or_insert_with(|| Value::String(model.to_owned()));
+    }
+    vars.insert("long_prompt".into(), Value::String(long_prompt()));
     vars.extend(params.iter().cloned());
     vars
 }
@@ -261,20 +277,47 @@ fn without_streaming(request: &PlannedRequest) -> Option<PlannedRequest> {
     })
 }
 
-fn skip_reason(case: &Case, target: &Target) -> Option<String> {
+fn skip_reason(case: &Case, target: &Target, model: &str, vars: &BTreeMap<String, Value>) -> Option<String> {
     let profile = profile::get(&target.profile)?;
-    let missing: Vec<&str> = case
+    let by_profile: Vec<&str> = case
         .requires
         .iter()
         .filter(|c| !profile.capabilities.contains(c))
         .map(|c| c.as_str())
         .collect();
-    (!missing.is_empty()).then(|| {
-        format!(
+    if !by_profile.is_empty() {
+        return Some(format!(
             "target `{}` (profile `{}`) lacks {}",
             target.name,
             profile.name,
-            missing.join(", ")
+            by_profile.join(", ")
+        ));
+    }
+    let by_model: Vec<&str> = case
+        .requires
+        .iter()
+        .filter(|c| profile.model_lacks(model, **c))
+        .map(|c| c.as_str())
+        .collect();
+    if !by_model.is_empty() {
+        return Some(format!(
+            "model `{model}` lacks {} (profile `{}`: partial capabilities)",
+            by_model.join(", "),
+            profile.name
+        ));
+    }
+    // A profile variable the case uses but the profile does not define.
+    let unset: Vec<&str> = case
+        .uses
+        .iter()
+        .filter(|v| crate::suite::PROFILE_VARS.contains(&v.as_str()) && !vars.contains_key(v.as_str()))
+        .map(String::as_str)
+        .collect();
+    (!unset.is_empty()).then(|| {
+        format!(
+            "profile `{}` names no {}",
+            profile.name,
+            unset.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
         )
     })
 }

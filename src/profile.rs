@@ -1,40 +1,325 @@
-//! Profiles: a gateway's documented dialect as data. Today only the strict `openai` profile
-//! exists; it documents no variant, and has every capability of OpenAI's Chat Completions
-//! (not image output or reasoning fields, which OpenAI's chat endpoint does not return).
+//! Profiles: a gateway's documented dialect as data. One YAML file per gateway in `profiles/`
+//! (embedded in the binary, validated against `schemas/profile.schema.json`) declares its base
+//! path and auth, model and response id styles, capabilities, which parameters it supports,
+//! ignores or forwards, the extra response fields it documents (with their JSON Schema), its
+//! error bodies and codes, extra endpoints, and the findings it documents: those become
+//! `variant` (reported, not failed). The strict `openai` profile documents nothing.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::catalog::Severity;
+use crate::check::{Finding, RequestView};
+use crate::diag::{Diagnostic, Location, SourceFile};
 use crate::suite::Capability;
 
 /// A documented dialect.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Profile {
-    pub name: &'static str,
+    /// The name targets use (`--target prod=URL@ml-router`).
+    #[serde(rename = "profile")]
+    pub name: String,
+    pub title: String,
+    /// The document the profile is read from.
+    pub source: String,
+    pub summary: String,
+    /// Where the OpenAI routes live below the host (`/v1`, `/api/openai/v1`).
+    #[serde(default = "default_base_path")]
+    pub base_path: String,
+    #[serde(default)]
+    pub auth: AuthSpec,
     /// What targets with this profile can do; cases requiring anything else are skipped.
-    pub capabilities: &'static [Capability],
+    #[serde(deserialize_with = "capabilities")]
+    pub capabilities: BTreeSet<Capability>,
+    #[serde(default)]
+    pub models: ModelsSpec,
+    #[serde(default)]
+    pub response_ids: Option<PatternSpec>,
+    /// Values for the profile variables suites use (`${model_without_tools}`, ...).
+    #[serde(default)]
+    pub vars: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub parameters: ParametersSpec,
+    #[serde(default)]
+    pub response_fields: Vec<FieldSpec>,
+    /// Fields of OpenAI's completion the documentation does not include.
+    #[serde(default)]
+    pub omitted_fields: Vec<String>,
+    #[serde(default)]
+    pub errors: ErrorsSpec,
+    #[serde(default)]
+    pub endpoints: Vec<EndpointSpec>,
+    #[serde(default)]
+    pub variants: Vec<VariantRule>,
 }
 
-/// The strict OpenAI profile.
-pub const OPENAI: Profile = Profile {
-    name: "openai",
-    capabilities: &[
-        Capability::Chat,
-        Capability::Streaming,
-        Capability::Tools,
-        Capability::ToolChoice,
-        Capability::ParallelToolCalls,
-        Capability::JsonMode,
-        Capability::JsonSchema,
-        Capability::Vision,
-        Capability::Logprobs,
-        Capability::MultipleChoices,
-        Capability::ModelsEndpoint,
-        Capability::ModelRetrieve,
-        Capability::DeveloperRole,
-    ],
-};
+fn default_base_path() -> String {
+    "/v1".into()
+}
+
+fn capabilities<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeSet<Capability>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    names
+        .iter()
+        .map(|n| Capability::parse(n).ok_or_else(|| serde::de::Error::custom(format!("unknown capability `{n}`"))))
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    pub header: String,
+    pub scheme: String,
+}
+
+impl Default for AuthSpec {
+    fn default() -> Self {
+        AuthSpec {
+            header: "Authorization".into(),
+            scheme: "Bearer".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsSpec {
+    /// The documented model id style.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    #[serde(default)]
+    pub example: Option<String>,
+    /// Models the documentation names, with what they lack.
+    #[serde(default)]
+    pub served: Vec<ModelSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    pub id: String,
+    /// Capabilities this model lacks ("partial capabilities").
+    #[serde(default, deserialize_with = "capabilities")]
+    pub without: BTreeSet<Capability>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatternSpec {
+    pub pattern: String,
+    #[serde(default)]
+    pub example: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParametersSpec {
+    /// Parameters the gateway honours (empty: as OpenAI).
+    #[serde(default)]
+    pub supported: Vec<String>,
+    /// Parameters accepted and ignored.
+    #[serde(default)]
+    pub ignored: Vec<String>,
+    /// Unknown parameters are forwarded upstream (accepted) rather than rejected.
+    #[serde(default)]
+    pub forwarded: bool,
+    /// Request fields beyond OpenAI's that the gateway accepts.
+    #[serde(default)]
+    pub extra: Vec<String>,
+}
+
+/// A documented response field: a JSON pointer (`*` matches any array index) and its schema.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub path: String,
+    pub schema: Value,
+    /// On every 2xx completion (and a stream's usage trailer, for usage fields).
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorsSpec {
+    /// The documented error body, when it is not OpenAI's `{"error": {...}}`.
+    #[serde(default)]
+    pub body_schema: Option<Value>,
+    #[serde(default)]
+    pub documented: Vec<DocumentedError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentedError {
+    pub status: u16,
+    /// The documented `error.code`.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The reference gateway's fault that provokes it (`x-gatecheck-fault: NAME`).
+    #[serde(default)]
+    pub trigger: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    pub method: String,
+    /// Relative to the base URL (`/prices`).
+    pub path: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The documented answer's shape.
+    #[serde(default)]
+    pub schema: Option<Value>,
+    /// `check` (the default) judges it; `info` only reports whether it exists.
+    #[serde(default)]
+    pub report: EndpointReport,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointReport {
+    #[default]
+    Check,
+    Info,
+}
+
+/// A deviation the documentation announces: matching findings become `variant`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantRule {
+    /// A check id, or an area (`err.*`).
+    pub check: String,
+    /// Only findings at this JSON pointer or below it.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Only when the request sends one of these parameters.
+    #[serde(default)]
+    pub when_param: Vec<String>,
+    /// What the documentation says, quoted where possible.
+    pub because: String,
+}
+
+impl VariantRule {
+    fn matches(&self, f: &Finding, req: &RequestView) -> bool {
+        let check = match self.check.strip_suffix(".*") {
+            Some(area) => f.check.split_once('.').is_some_and(|(a, _)| a == area),
+            None => f.check == self.check,
+        };
+        let path = match (&self.path, &f.path) {
+            (None, _) => true,
+            (Some(p), Some(fp)) => fp == p || fp.starts_with(&format!("{p}/")),
+            (Some(_), None) => false,
+        };
+        let param = self.when_param.is_empty()
+            || self
+                .when_param
+                .iter()
+                .any(|p| req.json.is_some_and(|j| j.get(p).is_some_and(|v| !v.is_null())));
+        check && path && param
+    }
+}
+
+impl Profile {
+    /// Whether a served model lacks a capability.
+    pub fn model_lacks(&self, model: &str, capability: Capability) -> bool {
+        self.models
+            .served
+            .iter()
+            .any(|m| m.id == model && m.without.contains(&capability))
+    }
+
+    /// Findings the profile documents become `variant`, saying which document and why.
+    pub fn apply(&self, findings: &mut [Finding], req: &RequestView) {
+        for f in findings {
+            if f.severity == Severity::Variant {
+                continue;
+            }
+            if let Some(rule) = self.variants.iter().find(|r| r.matches(f, req)) {
+                f.message = format!(
+                    "{} (documented by {}: {}; would be {} under the openai profile)",
+                    f.message, self.name, rule.because, f.severity
+                );
+                f.severity = Severity::Variant;
+            }
+        }
+    }
+}
+
+/// The shipped profiles, embedded at build time as `(path, text)`.
+fn shipped() -> &'static [(&'static str, &'static str)] {
+    include!(concat!(env!("OUT_DIR"), "/shipped_profiles.rs"))
+}
+
+/// Every shipped profile, parsed once. Invalid shipped profiles are a bug (the tests validate
+/// them), so they panic with their diagnostic.
+pub fn all() -> &'static [Profile] {
+    static ALL: OnceLock<Vec<Profile>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        shipped()
+            .iter()
+            .map(|(path, text)| load(SourceFile::new(*path, *text)).unwrap_or_else(|d| panic!("{}", d.render(false))))
+            .collect()
+    })
+}
+
+/// The names of the shipped profiles, `openai` first.
+pub fn names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = all().iter().map(|p| p.name.as_str()).collect();
+    names.sort_by_key(|n| (*n != "openai", *n));
+    names
+}
 
 /// Looks up a profile by name.
 pub fn get(name: &str) -> Option<&'static Profile> {
-    [&OPENAI].into_iter().find(|p| p.name == name)
+    all().iter().find(|p| p.name == name)
+}
+
+/// Parses and validates one profile file: against `schemas/profile.schema.json` (a failure
+/// points at the offending node), then into a [`Profile`].
+pub fn load(file: SourceFile) -> Result<Profile, Diagnostic> {
+    let at = |span: std::ops::Range<usize>, message: String, hint: Option<String>| Diagnostic {
+        message,
+        location: Location {
+            file: file.clone(),
+            span,
+        },
+        label: "here".into(),
+        hint,
+    };
+    let root = match crate::yaml::parse(&file.text) {
+        Ok(Some(root)) => root,
+        Ok(None) => return Err(at(0..0, "profile file is empty".into(), None)),
+        Err(e) => return Err(at(e.span, e.message, e.hint)),
+    };
+    let value = root.to_json().map_err(|e| at(e.span.clone(), e.message, e.hint))?;
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let schema = SCHEMA.get_or_init(|| {
+        let doc: Value = serde_json::from_str(include_str!("../schemas/profile.schema.json"))
+            .expect("the profile schema is JSON");
+        crate::schema::compile(&doc).expect("the profile schema compiles")
+    });
+    if let Some(e) = schema.iter_errors(&value).next() {
+        let pointer = e.instance_path().as_str().to_owned();
+        let node = root.at_pointer(&pointer).unwrap_or(&root);
+        return Err(at(
+            node.span.clone(),
+            format!("invalid profile at `{}`: {e}", if pointer.is_empty() { "/" } else { &pointer }),
+            Some("see schemas/profile.schema.json for the profile format".into()),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| at(root.span.clone(), format!("invalid profile: {e}"), None))
 }
 
 #[cfg(test)]
@@ -42,9 +327,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_config_profile_exists() {
-        for name in crate::config::PROFILES {
-            assert!(get(name).is_some(), "{name}");
-        }
+    fn the_six_profiles_load() {
+        assert_eq!(
+            names(),
+            ["openai", "apigo", "meingpt", "ml-router", "rout-my", "router-by-mp"]
+        );
+        let openai = get("openai").unwrap();
+        assert!(openai.variants.is_empty() && openai.response_fields.is_empty());
+        assert_eq!(get("meingpt").unwrap().base_path, "/api/openai/v1");
+        assert!(get("router-by-mp").unwrap().model_lacks("gemini-flash-latest", Capability::Tools));
+    }
+
+    #[test]
+    fn documented_findings_become_variants() {
+        let body = serde_json::json!({"model": "m", "n": 2, "messages": []});
+        let req = RequestView::new(Some(&body));
+        let mut findings = vec![
+            Finding::new("req.n_parameter", Severity::Warning, "asked for 2"),
+            Finding::new("err.envelope", Severity::Violation, "flat").at(""),
+            Finding::new("resp.envelope", Severity::Violation, "no choices"),
+        ];
+        get("meingpt").unwrap().apply(&mut findings, &req);
+        let sev: Vec<Severity> = findings.iter().map(|f| f.severity).collect();
+        assert_eq!(sev, [Severity::Variant, Severity::Variant, Severity::Violation]);
+        assert!(findings[0].message.contains("documented by meingpt"));
+        // The strict profile documents nothing.
+        let mut same = vec![Finding::new("req.n_parameter", Severity::Warning, "asked for 2")];
+        get("openai").unwrap().apply(&mut same, &req);
+        assert_eq!(same[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn a_broken_profile_points_at_the_culprit() {
+        let text = "profile: x\ntitle: X\nsource: s\nsummary: s\ncapabilities: [chat]\nparameters:\n  forwarded: maybe\n";
+        let d = load(SourceFile::new("profiles/x.yaml", text)).unwrap_err();
+        assert!(d.message.contains("/parameters/forwarded"), "{}", d.message);
+        assert_eq!(&text[d.location.span.clone()], "maybe");
     }
 }

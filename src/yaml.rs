@@ -92,6 +92,26 @@ impl Node {
             .map(|(k, _)| k)
     }
 
+    /// The node at a JSON pointer (`/cases/0/name`), if there is one.
+    pub fn at_pointer(&self, pointer: &str) -> Option<&Node> {
+        if pointer.is_empty() {
+            return Some(self);
+        }
+        let mut node = self;
+        for raw in pointer.strip_prefix('/')?.split('/') {
+            let segment = raw.replace("~1", "/").replace("~0", "~");
+            node = match &node.kind {
+                NodeKind::Map(entries) => entries
+                    .iter()
+                    .find(|(k, _)| k.as_str() == Some(segment.as_str()))
+                    .map(|(_, v)| v)?,
+                NodeKind::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
     /// Converts to JSON. Keys must be strings (or scalars, stringified as YAML would print them)
     /// and numbers must be finite.
     pub fn to_json(&self) -> Result<serde_json::Value, YamlError> {

@@ -165,10 +165,26 @@ pub enum Capability {
     DeveloperRole,
     ImageOutput,
     Reasoning,
+    /// Unknown request parameters are accepted and forwarded upstream.
+    ParamPassthrough,
+    /// `max_output_tokens` (Gemini-style) is accepted as a token cap.
+    MaxOutputTokens,
+    /// `usage.cost` on every answer.
+    CostAccounting,
+    /// `GET /prices` lists prices.
+    PricesEndpoint,
+    /// `POST /responses` exists.
+    ResponsesEndpoint,
+    /// Some served model has no tool support (its id is `${model_without_tools}`).
+    ModelWithoutTools,
+    /// Per-model context windows are enforced (`${context_window_model}` has a small one).
+    ContextWindow,
+    /// The target misbehaves on request (`x-gatecheck-fault`): the reference gateway only.
+    FaultInjection,
 }
 
 impl Capability {
-    pub const ALL: [(&'static str, Capability); 15] = [
+    pub const ALL: [(&'static str, Capability); 23] = [
         ("chat", Capability::Chat),
         ("streaming", Capability::Streaming),
         ("tools", Capability::Tools),
@@ -184,6 +200,14 @@ impl Capability {
         ("developer_role", Capability::DeveloperRole),
         ("image_output", Capability::ImageOutput),
         ("reasoning", Capability::Reasoning),
+        ("param_passthrough", Capability::ParamPassthrough),
+        ("max_output_tokens", Capability::MaxOutputTokens),
+        ("cost_accounting", Capability::CostAccounting),
+        ("prices_endpoint", Capability::PricesEndpoint),
+        ("responses_endpoint", Capability::ResponsesEndpoint),
+        ("model_without_tools", Capability::ModelWithoutTools),
+        ("context_window", Capability::ContextWindow),
+        ("fault_injection", Capability::FaultInjection),
     ];
 
     pub fn as_str(self) -> &'static str {
