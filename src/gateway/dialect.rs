@@ -21,6 +21,7 @@ use std::str::FromStr;
 
 use axum::body::Body;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
@@ -271,7 +272,9 @@ impl Dialect {
             .body(),
             _ => return response,
         };
-        let (parts, _) = response.into_parts();
+        let (mut parts, _) = response.into_parts();
+        // The router has measured the old body by now.
+        parts.headers.remove(CONTENT_LENGTH);
         Response::from_parts(parts, Body::from(body.to_string()))
     }
 }
