@@ -454,6 +454,17 @@ mod tests {
     }
 
     #[test]
+    fn trigger_keys_select_their_faults() {
+        assert_eq!(
+            key_fault(b"sk-gatecheck-broke"),
+            Some(Fault::InsufficientFunds)
+        );
+        assert_eq!(key_fault(b"sk-gatecheck-throttled"), Some(Fault::RateLimit));
+        assert_eq!(key_fault(b"sk-gatecheck"), None);
+        assert_eq!(key_fault(b"sk-gatecheck-broke "), None);
+    }
+
+    #[test]
     fn names_are_unique() {
         let mut names = Fault::names();
         names.sort_unstable();

@@ -185,24 +185,32 @@ impl Gateway {
     /// when every dialect is served, [`Gateway::base_url`] when this one is; `None` for a
     /// dialect this server does not speak or an unknown name.
     pub fn base_url_for(&self, dialect: &str) -> Option<String> {
-        let dialect: Dialect = dialect.parse().ok()?;
-        match self.shared.serving {
-            Serving::All => Some(format!(
+        let dialect = self.served(dialect)?;
+        Some(match self.shared.serving {
+            Serving::All => format!(
                 "http://{}/{}{}",
                 self.addr,
                 dialect.name(),
                 dialect.base_path()
-            )),
-            Serving::One(served) => (served == dialect).then(|| self.base_url()),
-        }
+            ),
+            Serving::One(_) => self.base_url(),
+        })
     }
 
     /// The model ids a dialect serves, in `/models` order; `None` as for
     /// [`Gateway::base_url_for`].
     pub fn models_for(&self, dialect: &str) -> Option<Vec<String>> {
-        let dialect: Dialect = dialect.parse().ok()?;
-        self.base_url_for(dialect.name())?;
+        let dialect = self.served(dialect)?;
         Some(self.shared.models(dialect).to_vec())
+    }
+
+    /// The dialect of that name, if this server speaks it.
+    fn served(&self, name: &str) -> Option<Dialect> {
+        let dialect: Dialect = name.parse().ok()?;
+        match self.shared.serving {
+            Serving::All => Some(dialect),
+            Serving::One(served) => (served == dialect).then_some(dialect),
+        }
     }
 
     /// Stops accepting, lets in-flight responses finish (stalls and paced streams are cut at

@@ -371,6 +371,22 @@ async fn ml_router_ids_cost_and_prices() {
     let body = with(ask("openai/gpt-4o", "hi"), "stream", json!(true));
     let chunks = sse_payloads(chat_at(&url, &body).await.text());
     assert!(chunks.iter().all(|c| c.get("usage").is_none()));
+    // A fault suffix follows a namespaced model too; the model is echoed as requested.
+    let body = with(
+        ask("anthropic/claude-sonnet-4+no_done", "hi"),
+        "stream",
+        json!(true),
+    );
+    let reply = chat_at(&url, &body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(!reply.text().contains("[DONE]"));
+    assert!(
+        reply
+            .text()
+            .contains(r#""model":"anthropic/claude-sonnet-4+no_done""#)
+    );
+    let body = ask("anthropic/claude-sonnet-4+nope", "hi");
+    assert_eq!(chat_at(&url, &body).await.status, StatusCode::BAD_REQUEST);
     gateway.shutdown().await;
 }
 
@@ -494,6 +510,16 @@ async fn ml_router_402_and_429_by_key_and_by_header() {
         assert_eq!(reply.json(), throttled);
         assert_eq!(reply.header("retry-after"), "1");
     }
+    // A header's fault wins over the key's.
+    let reply = send(
+        client()
+            .post(&chat_url)
+            .bearer_auth(BROKE)
+            .header("x-gatecheck-fault", "rate_limit")
+            .body(body.to_string()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     // The trigger keys authenticate: other routes answer the same way, a wrong key is a 401.
     let reply = send(client().get(format!("{url}/models")).bearer_auth(BROKE)).await;
     assert_eq!(reply.status, StatusCode::PAYMENT_REQUIRED);
