@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// Misbehave on every request (a fault name, as in the `x-gatecheck-fault` header).
     #[arg(long, value_name = "NAME")]
     pub fault: Option<String>,
+    /// Speak one gateway's dialect at its own base path: openai, router-by-mp, ml-router,
+    /// rout-my, meingpt, apigo [default: every one at once, each under /NAME; openai also at /v1].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -401,15 +405,27 @@ fn serve_command(args: ServeArgs) -> u8 {
             "the default key `sk-gatecheck`".to_owned(),
         ),
     };
+    let profiles = crate::gateway::Dialect::names();
+    if let Some(name) = &args.profile
+        && !profiles.contains(&name.as_str())
+    {
+        let hint = did_you_mean(name, profiles.iter().copied()).map_or_else(
+            || format!("the profiles are {}", profiles.join(", ")),
+            |s| format!("did you mean `{s}`?"),
+        );
+        return setup_error(format!("unknown profile `{name}`\n(hint: {hint})"));
+    }
     let options = GatewayOptions {
         api_key: key,
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),
         fault: args.fault.clone(),
+        dialect: args.profile.clone(),
         ..GatewayOptions::default()
     };
     runtime().block_on(async move {
-        let gw = match Gateway::start(([127, 0, 0, 1], args.port).into(), options.clone()).await {
+        let gw = match Gateway::start(([127, 0, 0, 1], args.port).into(), options).await {
             Ok(gw) => gw,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return setup_error(e),
             Err(e) => {
                 return setup_error(format!(
                     "failed to listen on 127.0.0.1:{}: {e}\n(hint: pass --port 0 to pick a free port)",
@@ -417,8 +433,26 @@ fn serve_command(args: ServeArgs) -> u8 {
                 ));
             }
         };
-        println!("gatecheck reference gateway on {} (models: {})", gw.base_url(), options.models.join(", "));
+        let models = |name: &str| gw.models_for(name).unwrap_or_default().join(", ");
+        match &args.profile {
+            Some(name) => println!(
+                "gatecheck reference gateway, profile {name}, on {} (models: {})",
+                gw.base_url(),
+                models(name)
+            ),
+            None => {
+                println!("gatecheck reference gateway, every profile (openai also at {}):", gw.base_url());
+                let width = profiles.iter().map(|p| p.len()).max().unwrap_or(0);
+                for name in &profiles {
+                    let url = gw.base_url_for(name).unwrap_or_default();
+                    println!("  {name:<width$}  {url}  (models: {})", models(name));
+                }
+            }
+        }
         println!("clients authenticate with {source}; Ctrl-C stops it");
+        println!(
+            "the keys sk-gatecheck-broke and sk-gatecheck-throttled authenticate too, and are answered with the profile's out-of-credit and rate-limit errors"
+        );
         let _ = tokio::signal::ctrl_c().await;
         gw.shutdown().await;
         exit::SUCCESS

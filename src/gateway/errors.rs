@@ -1,5 +1,7 @@
 //! OpenAI error bodies: one constructor per error the reference gateway answers with, worded
-//! like OpenAI's own (`{"error":{"message","type","param","code"}}`).
+//! like OpenAI's own (`{"error":{"message","type","param","code"}}`). The response carries the
+//! [`ApiError`] in its extensions too, so that a dialect can re-render it in its own shape
+//! ([`Dialect::render_error`](super::dialect::Dialect::render_error)).
 
 use axum::http::{HeaderValue, StatusCode, header::HeaderName};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +24,7 @@ pub(crate) struct ApiError {
 const INVALID_REQUEST: &str = "invalid_request_error";
 
 impl ApiError {
-    fn new(
+    pub(crate) fn new(
         status: StatusCode,
         message: impl Into<String>,
         param: Option<&str>,
@@ -254,6 +256,29 @@ impl ApiError {
         )
     }
 
+    // --- what a model cannot do ---------------------------------------------------------------
+
+    /// A parameter the requested model does not support (`tools` on a model without tools).
+    pub(crate) fn unsupported_parameter(param: &str) -> Self {
+        Self::bad_request(
+            format!("Unsupported parameter: '{param}' is not supported with this model."),
+            Some(param),
+            Some("unsupported_parameter"),
+        )
+    }
+
+    /// A prompt longer than the model's context window.
+    pub(crate) fn context_length_exceeded(window: u64, tokens: u64) -> Self {
+        Self::bad_request(
+            format!(
+                "This model's maximum context length is {window} tokens. However, your messages \
+                 resulted in {tokens} tokens. Please reduce the length of the messages."
+            ),
+            Some("messages"),
+            Some("context_length_exceeded"),
+        )
+    }
+
     // --- injected faults ------------------------------------------------------------------
 
     pub(crate) fn rate_limited() -> Self {
@@ -270,6 +295,22 @@ impl ApiError {
                 "Rate limit reached for requests",
                 None,
                 Some("rate_limit_exceeded"),
+            )
+        }
+    }
+
+    /// OpenAI's answer to an account out of credit (the `insufficient_funds` fault): a 429
+    /// that retrying does not cure, hence no `retry-after`.
+    pub(crate) fn insufficient_quota() -> Self {
+        Self {
+            kind: "insufficient_quota",
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "You exceeded your current quota, please check your plan and billing details. For \
+                 more information on this error, read the docs: \
+                 https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                None,
+                Some("insufficient_quota"),
             )
         }
     }
@@ -326,12 +367,13 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = json_response(self.status, &self.body());
-        for (name, value) in self.headers {
+        for (name, value) in &self.headers {
             response.headers_mut().insert(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
             );
         }
+        response.extensions_mut().insert(self);
         response
     }
 }

@@ -1,8 +1,10 @@
 //! Fault injection for the harness's own tests: the gateway misbehaves in one named,
 //! reproducible way, chosen per request by the header `x-gatecheck-fault: NAME` (checked after
-//! auth), else per request by a model suffix (`gatecheck-echo+NAME` is served as
+//! auth), else by the API key (`sk-gatecheck-broke`, `sk-gatecheck-throttled`: see
+//! [`key_fault`]), else per request by a model suffix (`gatecheck-echo+NAME` is served as
 //! `gatecheck-echo`, and echoed as requested), else for every request by
-//! [`GatewayOptions::fault`](super::GatewayOptions::fault).
+//! [`GatewayOptions::fault`](super::GatewayOptions::fault). Errors that a dialect documents
+//! (ml-router's 402 and 429) come in that dialect's words.
 //!
 //! Faults act at one of four points: instead of the handler (error statuses, stall, reset), on
 //! the handler's response (content type, stalled or padded body), inside the chat handler
@@ -29,12 +31,16 @@ use super::conn::ConnHandle;
 use super::errors::ApiError;
 use super::stream::{self, Frame};
 use super::stream_faults as sf;
-use super::{MAX_BODY_BYTES, Shared};
+use super::{MAX_BODY_BYTES, Routed, Shared};
 
 /// The request header that selects a fault.
 pub(crate) const FAULT_HEADER: &str = "x-gatecheck-fault";
 /// Joins a served model id and a fault name in a model id: `gatecheck-echo+no_done`.
 pub(crate) const MODEL_FAULT_SEPARATOR: char = '+';
+/// A key that authenticates and is answered with `insufficient_funds` (an empty account).
+pub(crate) const BROKE_KEY: &str = "sk-gatecheck-broke";
+/// A key that authenticates and is answered with `rate_limit` (a throttled account).
+pub(crate) const THROTTLED_KEY: &str = "sk-gatecheck-throttled";
 /// How long `stall` and `stall_body` wait (or until the server shuts down).
 const STALL: Duration = Duration::from_secs(3600);
 /// Whitespace before the JSON body under `huge_body`.
@@ -67,8 +73,12 @@ macro_rules! faults {
 
 faults! {
     // --- instead of the handler, or on its response ---
-    /// 429 `rate_limit_exceeded` with `retry-after` and `x-ratelimit-*` headers.
+    /// 429 `rate_limit_exceeded` with `retry-after` and `x-ratelimit-*` headers (ml-router:
+    /// 429 `rate_limit` with `retry-after`).
     RateLimit => "rate_limit",
+    /// 429 `insufficient_quota`, OpenAI's answer to an account out of credit (ml-router: 402
+    /// `insufficient_funds`).
+    InsufficientFunds => "insufficient_funds",
     /// 500 `server_error`.
     ServerError => "server_error",
     /// 503 `server_error` with `retry-after`.
@@ -154,6 +164,7 @@ impl Fault {
     pub(crate) fn rewrite_stream(self, chunks: Vec<Value>, usage: &Value) -> Vec<Frame> {
         match self {
             Fault::RateLimit
+            | Fault::InsufficientFunds
             | Fault::ServerError
             | Fault::Overloaded
             | Fault::Stall
@@ -254,6 +265,21 @@ pub(crate) fn is_served(model: &str, models: &[String]) -> bool {
         || split_model_suffix(model, models).is_some_and(|(_, name)| name.parse::<Fault>().is_ok())
 }
 
+/// The fault a trigger key selects (the key authenticates like the configured one).
+pub(crate) fn key_fault(token: &[u8]) -> Option<Fault> {
+    if token == BROKE_KEY.as_bytes() {
+        Some(Fault::InsufficientFunds)
+    } else if token == THROTTLED_KEY.as_bytes() {
+        Some(Fault::RateLimit)
+    } else {
+        None
+    }
+}
+
+/// The fault that authentication found in the key, for [`select`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyFault(pub(crate) Fault);
+
 /// Middleware (inside auth): applies the fault the request selects, if any. An unknown name
 /// is a 400, so that a typo in a test fails loudly instead of testing nothing.
 pub(crate) async fn inject(
@@ -272,8 +298,10 @@ pub(crate) async fn inject(
         .extensions()
         .get::<ConnectInfo<ConnHandle>>()
         .map(|info| info.0.clone());
+    let dialect = Routed::dialect_of(&request);
     match fault {
-        Fault::RateLimit => ApiError::rate_limited().into_response(),
+        Fault::RateLimit => dialect.rate_limited().into_response(),
+        Fault::InsufficientFunds => dialect.insufficient_funds().into_response(),
         Fault::ServerError => ApiError::server_error().into_response(),
         Fault::Overloaded => ApiError::overloaded().into_response(),
         Fault::Stall => {
@@ -287,7 +315,8 @@ pub(crate) async fn inject(
         // The handler reads the fault from the extensions; some faults then touch its answer.
         _ => {
             request.extensions_mut().insert(fault);
-            let response = next.run(request).await;
+            // An error answer takes the dialect's shape before a fault rewraps its body.
+            let response = dialect.render_error(next.run(request).await);
             match fault {
                 Fault::WrongContentType => with_plain_text_type(response),
                 Fault::StallBody => with_stalled_body(response, &shared, conn),
@@ -298,8 +327,9 @@ pub(crate) async fn inject(
     }
 }
 
-/// The fault for this request: the header's, else the model suffix's, else the server's.
-/// Reading the model means buffering a chat request's body; the request is rebuilt from it.
+/// The fault for this request: the header's, else the key's, else the model suffix's, else
+/// the server's. Reading the model means buffering a chat request's body; the request is
+/// rebuilt from it.
 async fn select(shared: &Shared, request: Request) -> Result<(Option<Fault>, Request), Response> {
     if let Some(value) = request.headers().get(FAULT_HEADER) {
         let name = String::from_utf8_lossy(value.as_bytes()).trim().to_owned();
@@ -310,14 +340,18 @@ async fn select(shared: &Shared, request: Request) -> Result<(Option<Fault>, Req
             }
         };
     }
+    if let Some(KeyFault(fault)) = request.extensions().get::<KeyFault>() {
+        return Ok((Some(*fault), request));
+    }
     if request.method() != Method::POST || request.uri().path() != "/v1/chat/completions" {
         return Ok((shared.fault, request));
     }
+    let models = shared.models(Routed::dialect_of(&request));
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return Err(ApiError::body_too_large(MAX_BODY_BYTES).into_response());
     };
-    let suffix = match model_suffix(&body, &shared.options.models) {
+    let suffix = match model_suffix(&body, models) {
         Some((model, name)) => match name.parse::<Fault>() {
             Ok(fault) => Some(fault),
             Err(UnknownFault(name)) => {
@@ -417,6 +451,17 @@ mod tests {
             "nope".parse::<Fault>(),
             Err(UnknownFault("nope".to_owned()))
         );
+    }
+
+    #[test]
+    fn trigger_keys_select_their_faults() {
+        assert_eq!(
+            key_fault(b"sk-gatecheck-broke"),
+            Some(Fault::InsufficientFunds)
+        );
+        assert_eq!(key_fault(b"sk-gatecheck-throttled"), Some(Fault::RateLimit));
+        assert_eq!(key_fault(b"sk-gatecheck"), None);
+        assert_eq!(key_fault(b"sk-gatecheck-broke "), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::request::{ChatRequest, ResponseFormat, Role, ToolChoice};
+use super::request::{ChatRequest, Message, ResponseFormat, Role, ToolChoice};
 use super::schema_gen;
 
 /// Fixed prompt-token overhead per message (OpenAI's chat format spends a few tokens on each
@@ -79,11 +79,7 @@ pub(crate) fn generate(
     request: &ChatRequest,
     next_call_id: &mut dyn FnMut() -> String,
 ) -> Generation {
-    let prompt_tokens = request
-        .messages
-        .iter()
-        .map(|m| count_tokens(&m.text) + TOKENS_PER_MESSAGE)
-        .sum();
+    let prompt_tokens = prompt_tokens(&request.messages);
     let calls = select_tools(request);
     let text = if calls.is_empty() {
         Some(reply_text(request))
@@ -106,6 +102,14 @@ pub(crate) fn generate(
         prompt_tokens,
         completion_tokens,
     }
+}
+
+/// What the messages cost as a prompt: their tokens plus a fixed overhead per message.
+pub(crate) fn prompt_tokens(messages: &[Message]) -> u64 {
+    messages
+        .iter()
+        .map(|m| count_tokens(&m.text) + TOKENS_PER_MESSAGE)
+        .sum()
 }
 
 /// The prompt: the last user message, or the last developer/system one when there is no user.
@@ -420,7 +424,7 @@ fn token_logprobs(text: &str, top: usize) -> Vec<TokenLogprob> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::request::{Message, Tool};
+    use crate::gateway::request::Tool;
 
     fn request(prompt: &str) -> ChatRequest {
         ChatRequest {

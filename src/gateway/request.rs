@@ -145,10 +145,16 @@ pub(crate) enum ResponseFormat {
 
 /// Validates a request body. `models` are the served ids, which a fault suffix may follow
 /// (`gatecheck-echo+no_done`); an unknown model is the last check.
+#[cfg(test)]
 pub(crate) fn parse(body: &[u8], models: &[String]) -> Result<ChatRequest, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| ApiError::unparsable_json())?;
-    let Value::Object(obj) = &value else {
-        return Err(ApiError::body_not_object(&value));
+    parse_value(&value, models)
+}
+
+/// Validates a decoded request body (a dialect may have set some members aside first).
+pub(crate) fn parse_value(value: &Value, models: &[String]) -> Result<ChatRequest, ApiError> {
+    let Value::Object(obj) = value else {
+        return Err(ApiError::body_not_object(value));
     };
 
     let model = match present(obj, "model") {
@@ -276,7 +282,7 @@ pub(crate) fn parse(body: &[u8], models: &[String]) -> Result<ChatRequest, ApiEr
 
 /// The value of `key`, treating an explicit `null` like an absent key (every optional
 /// parameter in the spec is nullable).
-fn present<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+pub(crate) fn present<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|value| !value.is_null())
 }
 
@@ -296,7 +302,7 @@ fn opt_string<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a s
     }
 }
 
-fn opt_integer(
+pub(crate) fn opt_integer(
     obj: &Map<String, Value>,
     key: &str,
     min: Option<i64>,

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Gateway, GatewayOptions};
 
+mod dialects;
 mod stream_faults;
 
 const KEY: &str = "sk-gatecheck";

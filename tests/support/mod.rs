@@ -1,8 +1,12 @@
-//! Shared by integration tests that run real software written by others (llmock, later
-//! LiteLLM): a Python venv under the build directory, created on first use from pinned
-//! requirements, and servers started on a free 127.0.0.1 port and stopped on drop.
+//! Shared by integration tests that run real software written by others (llmock, LiteLLM): a
+//! Python venv under the build directory, created on first use from pinned requirements, and
+//! servers started on a free 127.0.0.1 port and stopped on drop. `litellm::start` and
+//! `llmock::start` start either gateway from any test.
 
 #![allow(dead_code)] // each test binary uses part of it
+
+pub mod litellm;
+pub mod llmock;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -81,8 +85,20 @@ impl Drop for Server {
     }
 }
 
-/// Starts `cmd` and waits until `probe_path` (under `http://127.0.0.1:PORT`) answers.
-pub fn start(mut cmd: Command, port: u16, probe_path: &str, log: &Path) -> Server {
+/// Starts `cmd` and waits (60 s at most) until `probe_path` (under `http://127.0.0.1:PORT`)
+/// answers.
+pub fn start(cmd: Command, port: u16, probe_path: &str, log: &Path) -> Server {
+    start_within(cmd, port, probe_path, log, Duration::from_secs(60))
+}
+
+/// [`start`] with another bound on the wait.
+pub fn start_within(
+    mut cmd: Command,
+    port: u16,
+    probe_path: &str,
+    log: &Path,
+    within: Duration,
+) -> Server {
     let log_file = std::fs::File::create(log).unwrap();
     let child = cmd
         .stdin(Stdio::null())
@@ -106,8 +122,8 @@ pub fn start(mut cmd: Command, port: u16, probe_path: &str, log: &Path) -> Serve
             return server;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{cmd:?} did not answer on port {port} within 60 s:\n{}",
+            started.elapsed() < within,
+            "{cmd:?} did not answer on port {port} within {within:?}:\n{}",
             std::fs::read_to_string(log).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(200));
@@ -127,4 +143,32 @@ fn http_get_ok(port: u16, path: &str) -> bool {
     }
     let mut buf = [0u8; 12];
     s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.1 ")
+}
+
+/// `gatecheck run --format json` output, one block per case: name and outcome, then `severity
+/// check path` per finding (`-` without a path, `(body)` for the whole body). Messages are left
+/// out: they quote the servers' random ids.
+pub fn findings_summary(jsonl: &str) -> String {
+    let mut out = String::new();
+    for line in jsonl.lines() {
+        let case: serde_json::Value = serde_json::from_str(line).expect("JSON Lines");
+        out.push_str(&format!(
+            "{} {}\n",
+            case["name"].as_str().unwrap(),
+            case["outcome"].as_str().unwrap()
+        ));
+        for f in case["findings"].as_array().unwrap() {
+            out.push_str(&format!(
+                "  {} {} {}\n",
+                f["severity"].as_str().unwrap(),
+                f["check"].as_str().unwrap(),
+                match f["path"].as_str() {
+                    None => "-",
+                    Some("") => "(body)",
+                    Some(p) => p,
+                }
+            ));
+        }
+    }
+    out
 }
