@@ -27,8 +27,12 @@ fn embed(dir: &str, out_name: &str) {
         println!("cargo::rerun-if-changed={}", f.display());
         let shown = f.to_str().expect("paths are UTF-8");
         let full = Path::new(&manifest).join(f);
-        writeln!(out, "    ({shown:?}, include_str!({:?})),", full.display().to_string())
-            .expect("writing to a String");
+        writeln!(
+            out,
+            "    ({shown:?}, include_str!({:?})),",
+            full.display().to_string()
+        )
+        .expect("writing to a String");
     }
     out.push(']');
     let dest = Path::new(&std::env::var("OUT_DIR").expect("set by cargo")).join(out_name);

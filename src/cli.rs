@@ -363,6 +363,8 @@ fn embedded_target(base_url: String, key: Option<Secret>) -> Target {
         profile: "openai".into(),
         models: vec![GatewayOptions::default().models[0].clone()],
         concurrency: None,
+        rate_limit: None,
+        extra_capabilities: Vec::new(),
     }
 }
 

@@ -37,7 +37,6 @@ impl fmt::Display for Secret {
     }
 }
 
-
 /// The environment variable read for keys when a target names none.
 pub const DEFAULT_KEY_ENV: &str = "OPENAI_API_KEY";
 
@@ -55,6 +54,10 @@ pub struct Target {
     pub models: Vec<String>,
     /// At most this many requests in flight to this target.
     pub concurrency: Option<usize>,
+    /// At most this many requests per second to this target.
+    pub rate_limit: Option<f64>,
+    /// Capabilities beyond the profile's (the embedded gateway injects faults on request).
+    pub extra_capabilities: Vec<crate::suite::Capability>,
 }
 
 /// Settings of a run after layering.
@@ -303,6 +306,8 @@ pub fn resolve(
             profile: t.profile.unwrap_or_else(|| "openai".to_owned()),
             models,
             concurrency: t.concurrency,
+            rate_limit: None,
+            extra_capabilities: Vec::new(),
         });
     }
     Ok(settings)
@@ -814,6 +819,8 @@ mod tests {
             profile: "openai".into(),
             models: vec![],
             concurrency: None,
+            rate_limit: None,
+            extra_capabilities: Vec::new(),
         };
         assert!(!format!("{t:?}").contains("very"));
     }

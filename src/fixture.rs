@@ -229,6 +229,8 @@ pub fn fixture_target() -> Target {
         profile: "openai".into(),
         models: vec![MODEL.into()],
         concurrency: None,
+        rate_limit: None,
+        extra_capabilities: Vec::new(),
     }
 }
 

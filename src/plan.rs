@@ -89,7 +89,7 @@ pub fn build(suites: &[Suite], targets: &[Arc<Target>]) -> Plan {
                     };
                     for model in models {
                         let name = name(&suite.name, case, &params, target, model);
-                        let vars = variables(suite, &params, target, model);
+                        let vars = variables(suite, case, &params, target, model);
                         let request = render(case, &vars, target);
                         let companion = case
                             .expect
@@ -197,8 +197,10 @@ fn dedupe_names(cases: &mut [PlannedCase]) {
 /// A prompt longer than any context window a profile documents (about 60,000 words).
 fn long_prompt() -> String {
     static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TEXT.get_or_init(|| "Repeat after me: the quick brown fox jumps over the lazy dog. ".repeat(5_000))
-        .clone()
+    TEXT.get_or_init(|| {
+        "Repeat after me: the quick brown fox jumps over the lazy dog. ".repeat(5_000)
+    })
+    .clone()
 }
 
 /// The variables of one planned case: suite `vars`, then the built-ins and the target profile's
@@ -206,6 +208,7 @@ fn long_prompt() -> String {
 /// choosing).
 fn variables(
     suite: &Suite,
+    case: &Case,
     params: &[(String, Value)],
     target: &Target,
     model: &str,
@@ -218,9 +221,12 @@ fn variables(
     }
     // The vision and image models default to the target's model.
     for name in ["vision_model", "image_model"] {
-        vars.entry(name.into()).or_insert_with(|| Value::String(model.to_owned()));
+        vars.entry(name.into())
+            .or_insert_with(|| Value::String(model.to_owned()));
     }
-    vars.insert("long_prompt".into(), Value::String(long_prompt()));
+    if case.uses.contains("long_prompt") {
+        vars.insert("long_prompt".into(), Value::String(long_prompt()));
+    }
     vars.extend(params.iter().cloned());
     vars
 }
@@ -277,12 +283,17 @@ fn without_streaming(request: &PlannedRequest) -> Option<PlannedRequest> {
     })
 }
 
-fn skip_reason(case: &Case, target: &Target, model: &str, vars: &BTreeMap<String, Value>) -> Option<String> {
+fn skip_reason(
+    case: &Case,
+    target: &Target,
+    model: &str,
+    vars: &BTreeMap<String, Value>,
+) -> Option<String> {
     let profile = profile::get(&target.profile)?;
     let by_profile: Vec<&str> = case
         .requires
         .iter()
-        .filter(|c| !profile.capabilities.contains(c))
+        .filter(|c| !profile.capabilities.contains(c) && !target.extra_capabilities.contains(c))
         .map(|c| c.as_str())
         .collect();
     if !by_profile.is_empty() {
@@ -310,14 +321,20 @@ fn skip_reason(case: &Case, target: &Target, model: &str, vars: &BTreeMap<String
     let unset: Vec<&str> = case
         .uses
         .iter()
-        .filter(|v| crate::suite::PROFILE_VARS.contains(&v.as_str()) && !vars.contains_key(v.as_str()))
+        .filter(|v| {
+            crate::suite::PROFILE_VARS.contains(&v.as_str()) && !vars.contains_key(v.as_str())
+        })
         .map(String::as_str)
         .collect();
     (!unset.is_empty()).then(|| {
         format!(
             "profile `{}` names no {}",
             profile.name,
-            unset.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+            unset
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })
 }
@@ -343,6 +360,8 @@ mod tests {
             profile: "openai".into(),
             models: models.iter().map(|m| (*m).to_owned()).collect(),
             concurrency: None,
+            rate_limit: None,
+            extra_capabilities: Vec::new(),
         })
     }
 

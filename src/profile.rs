@@ -65,7 +65,10 @@ fn capabilities<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeSet<Capab
     let names = Vec::<String>::deserialize(d)?;
     names
         .iter()
-        .map(|n| Capability::parse(n).ok_or_else(|| serde::de::Error::custom(format!("unknown capability `{n}`"))))
+        .map(|n| {
+            Capability::parse(n)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown capability `{n}`")))
+        })
         .collect()
 }
 
@@ -223,10 +226,10 @@ impl VariantRule {
             (Some(_), None) => false,
         };
         let param = self.when_param.is_empty()
-            || self
-                .when_param
-                .iter()
-                .any(|p| req.json.is_some_and(|j| j.get(p).is_some_and(|v| !v.is_null())));
+            || self.when_param.iter().any(|p| {
+                req.json
+                    .is_some_and(|j| j.get(p).is_some_and(|v| !v.is_null()))
+            });
         check && path && param
     }
 }
@@ -269,7 +272,10 @@ pub fn all() -> &'static [Profile] {
     ALL.get_or_init(|| {
         shipped()
             .iter()
-            .map(|(path, text)| load(SourceFile::new(*path, *text)).unwrap_or_else(|d| panic!("{}", d.render(false))))
+            .map(|(path, text)| {
+                load(SourceFile::new(*path, *text))
+                    .unwrap_or_else(|d| panic!("{}", d.render(false)))
+            })
             .collect()
     })
 }
@@ -303,7 +309,9 @@ pub fn load(file: SourceFile) -> Result<Profile, Diagnostic> {
         Ok(None) => return Err(at(0..0, "profile file is empty".into(), None)),
         Err(e) => return Err(at(e.span, e.message, e.hint)),
     };
-    let value = root.to_json().map_err(|e| at(e.span.clone(), e.message, e.hint))?;
+    let value = root
+        .to_json()
+        .map_err(|e| at(e.span.clone(), e.message, e.hint))?;
     static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
     let schema = SCHEMA.get_or_init(|| {
         let doc: Value = serde_json::from_str(include_str!("../schemas/profile.schema.json"))
@@ -315,11 +323,15 @@ pub fn load(file: SourceFile) -> Result<Profile, Diagnostic> {
         let node = root.at_pointer(&pointer).unwrap_or(&root);
         return Err(at(
             node.span.clone(),
-            format!("invalid profile at `{}`: {e}", if pointer.is_empty() { "/" } else { &pointer }),
+            format!(
+                "invalid profile at `{}`: {e}",
+                if pointer.is_empty() { "/" } else { &pointer }
+            ),
             Some("see schemas/profile.schema.json for the profile format".into()),
         ));
     }
-    serde_json::from_value(value).map_err(|e| at(root.span.clone(), format!("invalid profile: {e}"), None))
+    serde_json::from_value(value)
+        .map_err(|e| at(root.span.clone(), format!("invalid profile: {e}"), None))
 }
 
 #[cfg(test)]
@@ -330,12 +342,23 @@ mod tests {
     fn the_six_profiles_load() {
         assert_eq!(
             names(),
-            ["openai", "apigo", "meingpt", "ml-router", "rout-my", "router-by-mp"]
+            [
+                "openai",
+                "apigo",
+                "meingpt",
+                "ml-router",
+                "rout-my",
+                "router-by-mp"
+            ]
         );
         let openai = get("openai").unwrap();
         assert!(openai.variants.is_empty() && openai.response_fields.is_empty());
         assert_eq!(get("meingpt").unwrap().base_path, "/api/openai/v1");
-        assert!(get("router-by-mp").unwrap().model_lacks("gemini-flash-latest", Capability::Tools));
+        assert!(
+            get("router-by-mp")
+                .unwrap()
+                .model_lacks("gemini-flash-latest", Capability::Tools)
+        );
     }
 
     #[test]
@@ -349,10 +372,17 @@ mod tests {
         ];
         get("meingpt").unwrap().apply(&mut findings, &req);
         let sev: Vec<Severity> = findings.iter().map(|f| f.severity).collect();
-        assert_eq!(sev, [Severity::Variant, Severity::Variant, Severity::Violation]);
+        assert_eq!(
+            sev,
+            [Severity::Variant, Severity::Variant, Severity::Violation]
+        );
         assert!(findings[0].message.contains("documented by meingpt"));
         // The strict profile documents nothing.
-        let mut same = vec![Finding::new("req.n_parameter", Severity::Warning, "asked for 2")];
+        let mut same = vec![Finding::new(
+            "req.n_parameter",
+            Severity::Warning,
+            "asked for 2",
+        )];
         get("openai").unwrap().apply(&mut same, &req);
         assert_eq!(same[0].severity, Severity::Warning);
     }

@@ -326,6 +326,8 @@ mod tests {
             profile: "openai".into(),
             models: vec!["m".into()],
             concurrency: None,
+            rate_limit: None,
+            extra_capabilities: Vec::new(),
         }
     }
 

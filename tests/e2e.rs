@@ -36,6 +36,8 @@ fn target(name: &str, base_url: String, key: Option<&str>, model: &str) -> Arc<T
         profile: "openai".into(),
         models: vec![model.into()],
         concurrency: None,
+        rate_limit: None,
+        extra_capabilities: Vec::new(),
     })
 }
 

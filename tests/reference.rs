@@ -38,6 +38,8 @@ fn main() {
         profile: "openai".into(),
         models: vec![GatewayOptions::default().models[0].clone()],
         concurrency: None,
+        rate_limit: None,
+        extra_capabilities: Vec::new(),
     });
     let suites = suite::load_shipped().unwrap_or_else(|e| panic!("{e}"));
     let plan = plan::build(&suites, &[target]);

@@ -169,6 +169,8 @@ async fn every_stream_fault_gets_its_verdict_over_a_real_socket() {
         profile: "openai".into(),
         models: vec!["gatecheck-echo".into()],
         concurrency: None,
+        rate_limit: None,
+        extra_capabilities: Vec::new(),
     });
     let suite = suite::load_one(SourceFile::new("suites/faults.yaml", suite_text()))
         .unwrap_or_else(|d| panic!("{}", d[0]))

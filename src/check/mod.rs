@@ -535,6 +535,8 @@ pub(crate) mod testing {
             profile: "openai".into(),
             models: vec!["m".into()],
             concurrency: None,
+            rate_limit: None,
+            extra_capabilities: Vec::new(),
         });
         crate::plan::build(&[suite], &[target]).cases.remove(0)
     }

@@ -4,7 +4,7 @@
 
 pub mod template;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,6 +42,8 @@ pub struct Case {
     pub expect: Expect,
     /// Catalog checks to apply; `None` applies every check that fits the exchange.
     pub checks: Option<Vec<CheckPattern>>,
+    /// Every variable the case refers to as `${name}`.
+    pub uses: BTreeSet<String>,
     /// The whole case mapping.
     pub location: Location,
 }
@@ -375,13 +377,57 @@ impl LoadError {
     }
 }
 
-/// Variables every case may use without declaring them.
-pub const BUILTIN_VARS: [&str; 2] = ["model", "target"];
+/// Variables every case may use without declaring them: the target's model and name, the models
+/// the target's profile names for particular roles ([`PROFILE_VARS`]), and `long_prompt`, a prompt
+/// longer than any context window a profile documents.
+pub const BUILTIN_VARS: [&str; 7] = [
+    "model",
+    "target",
+    "model_without_tools",
+    "context_window_model",
+    "vision_model",
+    "image_model",
+    "long_prompt",
+];
+
+/// Built-ins whose value comes from the target's profile (`vars:` in `profiles/*.yaml`). A case
+/// that uses one the profile does not define is skipped with the reason.
+pub const PROFILE_VARS: [&str; 4] = [
+    "model_without_tools",
+    "context_window_model",
+    "vision_model",
+    "image_model",
+];
 
 /// Built-ins a case may not parametrize. `model` may be: the planner then runs the case over
 /// those models instead of the target's. `target` may not: the request still goes to the real
 /// target, so `${target}` would name the wrong one.
 const PARAMETRIZE_RESERVED: [&str; 1] = ["target"];
+
+/// The names of every `${name}` in the node's strings (already checked to be well-formed).
+fn variables_used(node: &Node) -> BTreeSet<String> {
+    fn walk(node: &Node, out: &mut BTreeSet<String>) {
+        match &node.kind {
+            NodeKind::Str(s) => {
+                out.extend(
+                    template::references(s)
+                        .into_iter()
+                        .flatten()
+                        .map(|r| r.name),
+                );
+            }
+            NodeKind::Seq(items) => items.iter().for_each(|i| walk(i, out)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| {
+                walk(k, out);
+                walk(v, out);
+            }),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(node, &mut out);
+    out
+}
 
 /// The suites shipped in `suites/`, embedded at build time as `(path, text)`.
 pub fn shipped() -> &'static [(&'static str, &'static str)] {
@@ -922,6 +968,7 @@ impl Cx {
             request,
             expect,
             checks,
+            uses: variables_used(node),
             location: self.loc(node.span.clone()),
         })
     }
