@@ -334,6 +334,10 @@ pub static CHECKS: &[CheckInfo] = &[
         "OpenRouter's `finish_reason: \"error\"` (with a chunk-level error) is a mid-stream failure, not success",
         breaks: "clients treat it as a normal end; typed SDKs reject the enum value",
         provenance: "compat-checks.md #65; OpenRouter streaming docs (errors mid-generation as data events)"),
+    check!("err.context_length_message", Violation,
+        "a prompt over the context window gets 400 with code `context_length_exceeded` and a message naming the context length",
+        breaks: "clients that detect the overflow by code or by matching the message (to trim history and retry) treat it as a generic failure",
+        provenance: "compat-checks.md #67; harbor-framework/harbor#996, vllm-project/vllm#33418"),
     // 9. Request handling.
     check!("req.max_completion_tokens", Warning,
         "`max_tokens` and `max_completion_tokens` are accepted and honoured (or rejected as `unsupported_parameter`)",
@@ -380,6 +384,32 @@ pub static CHECKS: &[CheckInfo] = &[
         "`GET /models/{id}` returns that model object; an unknown id gets a 404 JSON error",
         breaks: "clients that validate a model id before use",
         provenance: "compat-checks.md #79; OpenAPI /models/{model}; abetlen/llama-cpp-python#38, qualcomm/GenieX#640"),
+    // The target's profile: what its gateway documents (profiles/*.yaml, read from
+    // gateway-docs/).
+    check!("profile.response_field", Violation,
+        "a response field the profile documents (`usage.cost`, `message.images`) is there when documented as always present, and has the documented shape",
+        breaks: "clients written against the gateway's documentation (billing that reads `usage.cost`, image output read from `images`)",
+        provenance: "the target profile's `response_fields`, from the gateway's documentation (profiles/*.yaml cite the sentence)"),
+    check!("profile.response_id", Warning,
+        "the completion id has the style the profile documents (`gen-...`)",
+        breaks: "clients that look generations up by id (ML Router's `gen-` ids)",
+        provenance: "the target profile's `response_ids`, from the gateway's documentation"),
+    check!("profile.model_id", Warning,
+        "`/models` lists ids in the style the profile documents (`provider/model`)",
+        breaks: "configurations that name models the documented way",
+        provenance: "the target profile's `models.pattern`, from the gateway's documentation"),
+    check!("profile.error_body", Violation,
+        "an error body has the shape the profile documents (meingpt: `{\"status\": \"error\", \"message\": ...}`)",
+        breaks: "clients written against the gateway's documented error body",
+        provenance: "the target profile's `errors.body_schema`, from the gateway's documentation"),
+    check!("profile.error_code", Warning,
+        "an error the profile documents (402 insufficient_funds, 429 rate_limit, 400 for tools on a model without them) comes with the documented status and code",
+        breaks: "clients that branch on the documented status or code (top up, back off, drop the tools)",
+        provenance: "the target profile's `errors.documented`, from the gateway's documentation"),
+    check!("profile.endpoint", Violation,
+        "an extra endpoint the profile documents (`GET /prices`) answers in the documented shape; one documented as a recommendation (`/responses`) is reported as info",
+        breaks: "clients that use the documented endpoint",
+        provenance: "the target profile's `endpoints`, from the gateway's documentation"),
 ];
 
 /// Suite assertions: expectations a suite states, reported like checks.
@@ -457,7 +487,7 @@ mod tests {
             "resp.finish_reason",
         ];
         for c in CHECKS {
-            if own.contains(&c.id) {
+            if own.contains(&c.id) || c.id.starts_with("profile.") {
                 continue;
             }
             assert!(

@@ -89,6 +89,10 @@ pub struct RunArgs {
     /// The least severity that fails a case.
     #[arg(long, value_enum, default_value_t = FailOn::Violation)]
     pub fail_on: FailOn,
+    /// Judge every target under the strict `openai` profile: what a target's profile documents
+    /// is reported at full severity (its capabilities still decide which cases run).
+    #[arg(long)]
+    pub strict: bool,
     /// List the planned cases (libtest format) and exit.
     #[arg(long)]
     pub list: bool,
@@ -330,6 +334,7 @@ fn run_command(args: RunArgs) -> u8 {
                     FailOn::Violation => Severity::Violation,
                     FailOn::Warning => Severity::Warning,
                 },
+                strict: args.strict,
             },
         };
         let stdout = Redacting::new(std::io::stdout(), &secrets);

@@ -11,10 +11,8 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::catalog::Severity;
-use crate::check::{Finding, RequestView};
 use crate::diag::{Diagnostic, Location, SourceFile};
-use crate::suite::Capability;
+use crate::suite::{Capability, ErrorKind};
 
 /// A documented dialect.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -169,9 +167,23 @@ pub struct DocumentedError {
     pub code: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
-    /// The reference gateway's fault that provokes it (`x-gatecheck-fault: NAME`).
-    #[serde(default)]
-    pub trigger: Option<String>,
+    /// The errors a case provokes on purpose (`expect.error`) that get this answer.
+    #[serde(default, deserialize_with = "error_kinds")]
+    pub kinds: Vec<ErrorKind>,
+}
+
+fn error_kinds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ErrorKind>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    names
+        .iter()
+        .map(|n| {
+            ErrorKind::ALL
+                .iter()
+                .find(|(s, _)| s == n)
+                .map(|(_, k)| *k)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown error kind `{n}`")))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -210,27 +222,38 @@ pub struct VariantRule {
     /// Only when the request sends one of these parameters.
     #[serde(default)]
     pub when_param: Vec<String>,
+    /// Only when the response has this status.
+    #[serde(default)]
+    pub status: Option<u16>,
     /// What the documentation says, quoted where possible.
     pub because: String,
 }
 
 impl VariantRule {
-    fn matches(&self, f: &Finding, req: &RequestView) -> bool {
+    /// Whether a finding (its check id and path) on this exchange is the documented deviation.
+    pub fn matches(
+        &self,
+        check: &str,
+        path: Option<&str>,
+        req: Option<&Value>,
+        status: u16,
+    ) -> bool {
         let check = match self.check.strip_suffix(".*") {
-            Some(area) => f.check.split_once('.').is_some_and(|(a, _)| a == area),
-            None => f.check == self.check,
+            Some(area) => check.split_once('.').is_some_and(|(a, _)| a == area),
+            None => check == self.check,
         };
-        let path = match (&self.path, &f.path) {
+        let path = match (&self.path, path) {
             (None, _) => true,
             (Some(p), Some(fp)) => fp == p || fp.starts_with(&format!("{p}/")),
             (Some(_), None) => false,
         };
         let param = self.when_param.is_empty()
-            || self.when_param.iter().any(|p| {
-                req.json
-                    .is_some_and(|j| j.get(p).is_some_and(|v| !v.is_null()))
-            });
-        check && path && param
+            || self
+                .when_param
+                .iter()
+                .any(|p| req.is_some_and(|j| j.get(p).is_some_and(|v| !v.is_null())));
+        let status = self.status.is_none_or(|s| s == status);
+        check && path && param && status
     }
 }
 
@@ -243,20 +266,12 @@ impl Profile {
             .any(|m| m.id == model && m.without.contains(&capability))
     }
 
-    /// Findings the profile documents become `variant`, saying which document and why.
-    pub fn apply(&self, findings: &mut [Finding], req: &RequestView) {
-        for f in findings {
-            if f.severity == Severity::Variant {
-                continue;
-            }
-            if let Some(rule) = self.variants.iter().find(|r| r.matches(f, req)) {
-                f.message = format!(
-                    "{} (documented by {}: {}; would be {} under the openai profile)",
-                    f.message, self.name, rule.because, f.severity
-                );
-                f.severity = Severity::Variant;
-            }
-        }
+    /// The documented answer to an error provoked on purpose.
+    pub fn documented_error(&self, kind: ErrorKind) -> Option<&DocumentedError> {
+        self.errors
+            .documented
+            .iter()
+            .find(|d| d.kinds.contains(&kind))
     }
 }
 
@@ -362,29 +377,30 @@ mod tests {
     }
 
     #[test]
-    fn documented_findings_become_variants() {
-        let body = serde_json::json!({"model": "m", "n": 2, "messages": []});
-        let req = RequestView::new(Some(&body));
-        let mut findings = vec![
-            Finding::new("req.n_parameter", Severity::Warning, "asked for 2"),
-            Finding::new("err.envelope", Severity::Violation, "flat").at(""),
-            Finding::new("resp.envelope", Severity::Violation, "no choices"),
-        ];
-        get("meingpt").unwrap().apply(&mut findings, &req);
-        let sev: Vec<Severity> = findings.iter().map(|f| f.severity).collect();
-        assert_eq!(
-            sev,
-            [Severity::Variant, Severity::Variant, Severity::Violation]
-        );
-        assert!(findings[0].message.contains("documented by meingpt"));
-        // The strict profile documents nothing.
-        let mut same = vec![Finding::new(
-            "req.n_parameter",
-            Severity::Warning,
-            "asked for 2",
-        )];
-        get("openai").unwrap().apply(&mut same, &req);
-        assert_eq!(same[0].severity, Severity::Warning);
+    fn variant_rules_match_check_path_parameter_and_status() {
+        let meingpt = get("meingpt").unwrap();
+        let with_n = serde_json::json!({"model": "m", "n": 2, "messages": []});
+        let without = serde_json::json!({"model": "m", "messages": []});
+        let rule = |check: &str, req: &Value| {
+            meingpt
+                .variants
+                .iter()
+                .any(|r| r.matches(check, None, Some(req), 200))
+        };
+        assert!(rule("req.n_parameter", &with_n));
+        assert!(!rule("req.n_parameter", &without), "only when `n` is sent");
+        assert!(!rule("resp.envelope", &with_n));
+        let area = VariantRule {
+            check: "err.*".into(),
+            path: Some("/error".into()),
+            when_param: Vec::new(),
+            status: Some(402),
+            because: String::new(),
+        };
+        assert!(area.matches("err.schema", Some("/error/code"), None, 402));
+        assert!(!area.matches("err.schema", Some("/errors"), None, 402));
+        assert!(!area.matches("err.schema", Some("/error"), None, 429));
+        assert!(!area.matches("resp.schema", Some("/error"), None, 402));
     }
 
     #[test]

@@ -167,6 +167,19 @@ fn retry_headers(cx: &mut Cx) {
     if !matches!(cx.status, 429 | 503) {
         return;
     }
+    // An exhausted quota (OpenAI's 429 `insufficient_quota`) does not pass by waiting.
+    let provoked = matches!(
+        cx.case.case.expect.error,
+        Some((ErrorKind::InsufficientFunds, _))
+    );
+    let quota = provoked
+        || ["/error/type", "/error/code"].iter().any(|p| {
+            cx.json().and_then(|b| b.pointer(p)).and_then(Value::as_str)
+                == Some("insufficient_quota")
+        });
+    if quota {
+        return;
+    }
     let status = cx.status;
     let ms = cx.ex.header("retry-after-ms").map(str::to_owned);
     match cx.ex.header("retry-after").map(str::to_owned) {
@@ -250,6 +263,60 @@ pub(super) fn check_status_mapping(cx: &mut Cx) {
     cx.push(finding);
 }
 
+/// `err.context_length_message`: a prompt over the context window gets an error clients can
+/// recognise as such: code `context_length_exceeded` and a message in the words they match
+/// ("maximum context length", as OpenAI's "This model's maximum context length is N tokens").
+pub(super) fn check_context_length(cx: &mut Cx) {
+    if !matches!(
+        cx.case.case.expect.error,
+        Some((ErrorKind::ContextLength, _))
+    ) || cx.is_success()
+    {
+        return; // err.status_mapping says what accepting it means
+    }
+    let code = cx.json().and_then(|b| b.pointer("/error/code")).cloned();
+    let code_ok = code.as_ref().and_then(Value::as_str) == Some("context_length_exceeded");
+    let message = cx.error_message().unwrap_or_default();
+    let lower = message.to_lowercase();
+    let words_ok = [
+        "maximum context length",
+        "context length",
+        "context window",
+        "context_length",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    if code_ok && words_ok {
+        return;
+    }
+    let (severity, what) = match (code_ok, words_ok) {
+        (false, false) => (
+            Violation,
+            "neither the code `context_length_exceeded` nor a message that names the context length",
+        ),
+        (false, true) => (Warning, "no code `context_length_exceeded`"),
+        _ => (Warning, "a message that does not name the context length"),
+    };
+    let mut f = Finding::new(
+        "err.context_length_message",
+        severity,
+        format!(
+            "a prompt over the context window got {} with {what}: clients that detect the overflow (to trim history) miss it",
+            cx.status
+        ),
+    )
+    .expected("code \"context_length_exceeded\", message \"This model's maximum context length is N tokens...\"")
+    .actual(format!(
+        "code {}, message {}",
+        short(code.as_ref().unwrap_or(&Value::Null)),
+        short(&Value::String(message))
+    ));
+    if !code_ok {
+        f = f.at("/error/code");
+    }
+    cx.push(f);
+}
+
 fn describe(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::UnknownModel => "a request for an unknown model",
@@ -261,6 +328,10 @@ fn describe(kind: ErrorKind) -> &'static str {
         ErrorKind::WrongKey => "a request with a wrong API key",
         ErrorKind::UnknownRoute => "a request to an unknown route",
         ErrorKind::InvalidParameter => "a request with an invalid parameter value",
+        ErrorKind::ContextLength => "a prompt longer than the context window",
+        ErrorKind::ToolsUnsupported => "`tools` sent to a model without tool support",
+        ErrorKind::InsufficientFunds => "a request on an account out of credit",
+        ErrorKind::RateLimited => "a request over the rate limit",
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod chat;
 pub mod chunk;
+mod documented;
 mod errors;
 mod expect;
 mod models;
@@ -154,12 +155,16 @@ pub struct Verdict {
 pub struct Judging {
     /// The least severity that fails a case (`violation` by default; `warning` is stricter).
     pub fail_on: Severity,
+    /// Judge every target under the strict `openai` profile: nothing is documented away and no
+    /// `profile.*` check runs (capabilities and variables still come from the target's profile).
+    pub strict: bool,
 }
 
 impl Default for Judging {
     fn default() -> Self {
         Judging {
             fail_on: Severity::Violation,
+            strict: false,
         }
     }
 }
@@ -399,7 +404,12 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         models::check_retrieve_refused(&mut cx);
     }
     errors::check_status_mapping(&mut cx);
+    errors::check_context_length(&mut cx);
     request::check_request_handling(&mut cx);
+    let profile = crate::profile::get(&case.target.profile).filter(|_| !judging.strict);
+    if let Some(profile) = profile {
+        documented::check(&mut cx, profile);
+    }
     if cx.is_success() {
         match cx.endpoint {
             Endpoint::ChatCompletions if !cx.req.stream => chat::check_schema(&mut cx),
@@ -415,6 +425,9 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
     // about: only what was judged of the stream stands.
     let cut_short = broken.is_some() || stream_report.is_some_and(|r| r.aborted.is_some());
     expect::check_expectations(&mut cx, inconclusive.is_some() || cut_short, stream_report);
+    if let Some(profile) = profile {
+        documented::apply_variants(&mut cx, profile);
+    }
 
     let findings = cx.findings;
     let aborted = stream_report.and_then(|r| r.aborted.clone());
@@ -477,6 +490,20 @@ fn endpoint(case: &PlannedCase) -> Endpoint {
 fn inconclusive_reason(cx: &Cx) -> Option<String> {
     use crate::suite::{Auth, ErrorKind};
     let expected = cx.case.case.expect.error.as_ref().map(|(k, _)| *k);
+    // An answer the case provokes on purpose is the answer it is about.
+    let asked = match expected {
+        Some(ErrorKind::InsufficientFunds | ErrorKind::RateLimited) => true,
+        _ => cx
+            .case
+            .case
+            .expect
+            .status
+            .as_ref()
+            .is_some_and(|(s, _)| s.accepts(cx.status) && !s.accepts(200)),
+    };
+    if asked {
+        return None;
+    }
     let message = cx
         .error_message()
         .map(|m| format!(": {}", crate::schema::short(&Value::String(m))))
@@ -641,6 +668,7 @@ mod tests {
         assert_eq!(v.outcome, Outcome::Pass);
         let strict = Judging {
             fail_on: Severity::Warning,
+            ..Judging::default()
         };
         let v = check(&c, &exchange(&c, 200, "application/json", &body), strict);
         assert_eq!(v.outcome, Outcome::Fail);

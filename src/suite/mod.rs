@@ -116,10 +116,19 @@ pub enum ErrorKind {
     WrongKey,
     UnknownRoute,
     InvalidParameter,
+    /// A prompt longer than the model's context window.
+    ContextLength,
+    /// `tools` sent to a model without tool support.
+    ToolsUnsupported,
+    /// The account is out of credit (provoked on purpose, e.g. by the reference gateway's
+    /// `insufficient_funds` fault).
+    InsufficientFunds,
+    /// Too many requests (provoked on purpose).
+    RateLimited,
 }
 
 impl ErrorKind {
-    pub const ALL: [(&'static str, ErrorKind); 9] = [
+    pub const ALL: [(&'static str, ErrorKind); 13] = [
         ("unknown_model", ErrorKind::UnknownModel),
         ("malformed_json", ErrorKind::MalformedJson),
         ("missing_messages", ErrorKind::MissingMessages),
@@ -129,6 +138,10 @@ impl ErrorKind {
         ("wrong_key", ErrorKind::WrongKey),
         ("unknown_route", ErrorKind::UnknownRoute),
         ("invalid_parameter", ErrorKind::InvalidParameter),
+        ("context_length", ErrorKind::ContextLength),
+        ("tools_unsupported", ErrorKind::ToolsUnsupported),
+        ("insufficient_funds", ErrorKind::InsufficientFunds),
+        ("rate_limited", ErrorKind::RateLimited),
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -144,6 +157,8 @@ impl ErrorKind {
         match self {
             ErrorKind::UnknownModel | ErrorKind::UnknownRoute => 404,
             ErrorKind::MissingKey | ErrorKind::WrongKey => 401,
+            // OpenAI answers an exhausted quota with 429 `insufficient_quota`.
+            ErrorKind::InsufficientFunds | ErrorKind::RateLimited => 429,
             _ => 400,
         }
     }

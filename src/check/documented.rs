@@ -1,0 +1,459 @@
+//! What the target's profile documents, checked both ways: the gateway must do what its
+//! documentation promises (`profile.*` checks: documented response fields, id styles, error bodies
+//! and codes, extra endpoints), and a finding the documentation announces becomes a `variant`
+//! (reported, not failed). Under the strict `openai` profile nothing is documented, so the same
+//! exchange keeps its full severities.
+
+use serde_json::Value;
+
+use super::{Cx, Endpoint, Finding};
+use crate::catalog::Severity::{self, Info, Variant, Violation, Warning};
+use crate::profile::{EndpointReport, Profile, VariantRule};
+use crate::schema::short;
+
+/// The `profile.*` checks for one exchange.
+pub(super) fn check(cx: &mut Cx, profile: &Profile) {
+    if cx.is_success() {
+        match cx.endpoint {
+            Endpoint::ChatCompletions => {
+                response_fields(cx, profile);
+                response_id(cx, profile);
+            }
+            Endpoint::ListModels => model_ids(cx, profile),
+            Endpoint::RetrieveModel => {}
+            Endpoint::Other => {}
+        }
+    } else {
+        error_body(cx, profile);
+    }
+    error_code(cx, profile);
+    endpoint(cx, profile);
+}
+
+/// Every place a documented field pattern (`/choices/*/message/images`) names in the body, with
+/// the value there if there is one.
+fn resolve<'v>(body: &'v Value, pattern: &str) -> Vec<(String, Option<&'v Value>)> {
+    let mut out = Vec::new();
+    let segments: Vec<&str> = pattern.split('/').skip(1).collect();
+    fn walk<'v>(
+        value: &'v Value,
+        at: String,
+        rest: &[&str],
+        out: &mut Vec<(String, Option<&'v Value>)>,
+    ) {
+        let Some((head, tail)) = rest.split_first() else {
+            out.push((at, Some(value)));
+            return;
+        };
+        if *head == "*" {
+            for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+                walk(item, format!("{at}/{i}"), tail, out);
+            }
+            return;
+        }
+        let key = head.replace("~1", "/").replace("~0", "~");
+        let next = format!("{at}/{head}");
+        match value.get(&key) {
+            Some(v) => walk(v, next, tail, out),
+            // Only the last segment may be missing: a field, not its parent, is documented.
+            None if tail.is_empty() => out.push((next, None)),
+            None => {}
+        }
+    }
+    walk(body, String::new(), &segments, &mut out);
+    out
+}
+
+/// `profile.response_field`: documented response fields are there when required and have the
+/// documented shape.
+fn response_fields(cx: &mut Cx, profile: &Profile) {
+    let Some(body) = cx.json().cloned() else {
+        return;
+    };
+    for field in &profile.response_fields {
+        for (at, value) in resolve(&body, &field.path) {
+            let documented = field
+                .note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            match value {
+                None if field.required => cx.push(
+                    Finding::new(
+                        "profile.response_field",
+                        Violation,
+                        format!(
+                            "`{at}` is missing: {} documents it on every answer{documented}",
+                            profile.name
+                        ),
+                    )
+                    .at(at.clone())
+                    .expected(short(&field.schema)),
+                ),
+                None => {}
+                Some(v) => {
+                    if let Some(e) = crate::schema::validate_adhoc(&field.schema, v)
+                        .into_iter()
+                        .next()
+                    {
+                        cx.push(
+                            Finding::new(
+                                "profile.response_field",
+                                Violation,
+                                format!(
+                                    "`{at}` does not have the shape {} documents: {}",
+                                    profile.name, e.message
+                                ),
+                            )
+                            .at(format!("{at}{}", e.instance_path))
+                            .expected(short(&field.schema))
+                            .actual(short(v)),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `profile.response_id`: the completion id has the documented style (`gen-...`).
+fn response_id(cx: &mut Cx, profile: &Profile) {
+    let Some(spec) = &profile.response_ids else {
+        return;
+    };
+    let Some(id) = cx.json().and_then(|b| b.get("id")).and_then(Value::as_str) else {
+        return; // resp.envelope reports a missing id
+    };
+    if !matches(&spec.pattern, id) {
+        let id = id.to_owned();
+        cx.push(
+            Finding::new(
+                "profile.response_id",
+                Warning,
+                format!(
+                    "the completion id `{}` is not in the style {} documents",
+                    short(&Value::String(id.clone())),
+                    profile.name
+                ),
+            )
+            .at("/id")
+            .expected(spec.example.clone().unwrap_or_else(|| spec.pattern.clone()))
+            .actual(id),
+        );
+    }
+}
+
+/// `profile.model_id`: `/models` lists ids in the documented style (`provider/model`).
+fn model_ids(cx: &mut Cx, profile: &Profile) {
+    let Some(pattern) = &profile.models.pattern else {
+        return;
+    };
+    let Some(data) = cx
+        .json()
+        .and_then(|b| b.get("data"))
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
+    let odd: Vec<(usize, String)> = data
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| Some((i, m.get("id")?.as_str()?.to_owned())))
+        .filter(|(_, id)| !matches(pattern, id))
+        .collect();
+    let Some((first, _)) = odd.first() else {
+        return;
+    };
+    let listed: Vec<String> = odd
+        .iter()
+        .take(3)
+        .map(|(_, id)| format!("`{id}`"))
+        .collect();
+    let more = odd.len().saturating_sub(3);
+    cx.push(
+        Finding::new(
+            "profile.model_id",
+            Warning,
+            format!(
+                "{} model id(s) not in the style {} documents: {}{}",
+                odd.len(),
+                profile.name,
+                listed.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        )
+        .at(format!("/data/{first}/id"))
+        .expected(
+            profile
+                .models
+                .example
+                .clone()
+                .unwrap_or_else(|| pattern.clone()),
+        ),
+    );
+}
+
+/// `profile.error_body`: an error answers in the documented body (meingpt's
+/// `{"status": "error", "message": ...}`), when the profile documents one.
+fn error_body(cx: &mut Cx, profile: &Profile) {
+    let Some(schema) = &profile.errors.body_schema else {
+        return;
+    };
+    let problem = match cx.json() {
+        None => "the body is not JSON".to_owned(),
+        Some(body) => match crate::schema::validate_adhoc(schema, body)
+            .into_iter()
+            .next()
+        {
+            None => return,
+            Some(e) if e.instance_path.is_empty() => e.message,
+            Some(e) => format!("at `{}`: {}", e.instance_path, e.message),
+        },
+    };
+    let actual = cx.json().map_or_else(
+        || {
+            short(&Value::String(
+                String::from_utf8_lossy(&cx.ex.body).into_owned(),
+            ))
+        },
+        short,
+    );
+    cx.push(
+        Finding::new(
+            "profile.error_body",
+            Violation,
+            format!(
+                "a {} error is not in the body {} documents: {problem}",
+                cx.status, profile.name
+            ),
+        )
+        .expected(short(schema))
+        .actual(actual),
+    );
+}
+
+/// `profile.error_code`: an error the case provokes on purpose, which the profile documents,
+/// comes with the documented status and code.
+fn error_code(cx: &mut Cx, profile: &Profile) {
+    let Some((kind, loc)) = cx.case.case.expect.error.clone() else {
+        return;
+    };
+    let Some(doc) = profile.documented_error(kind) else {
+        return;
+    };
+    let code = cx
+        .json()
+        .and_then(|b| b.pointer("/error/code"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let what = doc
+        .note
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    let finding = if cx.status != doc.status {
+        Finding::new(
+            "profile.error_code",
+            Warning,
+            format!(
+                "{} documents {} for {}{what}; got {}",
+                profile.name,
+                doc.status,
+                kind.as_str(),
+                cx.status
+            ),
+        )
+        .expected(doc.status)
+        .actual(cx.status)
+    } else if let Some(want) = doc.code.as_deref().filter(|w| code.as_str() != Some(*w)) {
+        Finding::new(
+            "profile.error_code",
+            Warning,
+            format!(
+                "{} documents the code `{want}` for {}{what}; got {}",
+                profile.name,
+                kind.as_str(),
+                short(&code)
+            ),
+        )
+        .at("/error/code")
+        .expected(want)
+        .actual(short(&code))
+    } else {
+        return;
+    };
+    cx.push(finding.source(&loc));
+}
+
+/// `profile.endpoint`: an extra endpoint the profile documents answers, in its documented shape;
+/// an endpoint documented as a recommendation is only reported (info).
+fn endpoint(cx: &mut Cx, profile: &Profile) {
+    if cx.endpoint != Endpoint::Other {
+        return;
+    }
+    let path = cx.case.request.path.split('?').next().unwrap_or("");
+    let method = cx.case.request.method.as_str();
+    let Some(spec) = profile
+        .endpoints
+        .iter()
+        .find(|e| e.method.eq_ignore_ascii_case(method) && e.path == path.trim_end_matches('/'))
+    else {
+        return;
+    };
+    let note = spec
+        .note
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    let status = cx.status;
+    if spec.report == EndpointReport::Info {
+        let exists = !matches!(status, 404 | 405 | 501);
+        cx.push(
+            Finding::new(
+                "profile.endpoint",
+                Info,
+                if exists {
+                    format!("{method} {path} exists (answered {status}){note}")
+                } else {
+                    format!("{method} {path} does not exist (answered {status}){note}")
+                },
+            )
+            .actual(status),
+        );
+        return;
+    }
+    if !cx.is_success() {
+        cx.push(
+            Finding::new(
+                "profile.endpoint",
+                Violation,
+                format!(
+                    "{method} {path}, which {} documents{note}, answered {status}",
+                    profile.name
+                ),
+            )
+            .expected("2xx")
+            .actual(status),
+        );
+        return;
+    }
+    let (Some(schema), Some(body)) = (&spec.schema, cx.json().cloned()) else {
+        if spec.schema.is_some() {
+            cx.push(Finding::new(
+                "profile.endpoint",
+                Violation,
+                format!("{method} {path} did not answer JSON"),
+            ));
+        }
+        return;
+    };
+    if let Some(e) = crate::schema::validate_adhoc(schema, &body)
+        .into_iter()
+        .next()
+    {
+        cx.push(
+            Finding::new(
+                "profile.endpoint",
+                Violation,
+                format!(
+                    "{method} {path} does not have the shape {} documents: {}",
+                    profile.name, e.message
+                ),
+            )
+            .at(e.instance_path)
+            .expected(short(schema)),
+        );
+    }
+}
+
+fn matches(pattern: &str, text: &str) -> bool {
+    // Patterns are validated when the profile loads.
+    regex::Regex::new(pattern).is_ok_and(|r| r.is_match(text))
+}
+
+/// Findings the profile documents become `variant`, saying which document and why: the profile's
+/// `variants` rules, a documented error body, and a documented status for a provoked error.
+pub(super) fn apply_variants(cx: &mut Cx, profile: &Profile) {
+    let body_documented = !cx.is_success()
+        && profile.errors.body_schema.as_ref().is_some_and(|schema| {
+            cx.json()
+                .is_some_and(|b| crate::schema::validate_adhoc(schema, b).is_empty())
+        });
+    let expected = cx.case.case.expect.error.as_ref().map(|(k, _)| *k);
+    let status_documented = expected
+        .and_then(|k| profile.documented_error(k))
+        .filter(|d| d.status == cx.status);
+    let status = cx.status;
+    let req = cx.req.json;
+    for f in &mut cx.findings {
+        if f.severity == Variant {
+            continue;
+        }
+        let because = if body_documented && matches!(f.check, "err.envelope" | "err.schema") {
+            Some("its documented error body".to_owned())
+        } else if let (Some(doc), "err.status_mapping") = (status_documented, f.check) {
+            Some(format!(
+                "{} {} is its documented answer{}",
+                doc.status,
+                doc.code.as_deref().unwrap_or(""),
+                doc.note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ))
+        } else {
+            profile
+                .variants
+                .iter()
+                .find(|r| rule_matches(r, f, req, status))
+                .map(|r| r.because.clone())
+        };
+        if let Some(because) = because {
+            document(f, profile, &because);
+        }
+    }
+}
+
+fn rule_matches(rule: &VariantRule, f: &Finding, req: Option<&Value>, status: u16) -> bool {
+    rule.matches(f.check, f.path.as_deref(), req, status)
+}
+
+fn document(f: &mut Finding, profile: &Profile, because: &str) {
+    let was: Severity = f.severity;
+    f.message = format!(
+        "{} (documented by {}: {because}; {was} under the openai profile)",
+        f.message, profile.name
+    );
+    f.severity = Variant;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn patterns_resolve_every_place_they_name() {
+        let body = json!({"choices": [{"message": {"images": []}}, {"message": {}}], "usage": {}});
+        let got: Vec<(String, bool)> = resolve(&body, "/choices/*/message/images")
+            .into_iter()
+            .map(|(p, v)| (p, v.is_some()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/choices/0/message/images".to_owned(), true),
+                ("/choices/1/message/images".to_owned(), false)
+            ]
+        );
+        assert_eq!(resolve(&body, "/usage/cost")[0].0, "/usage/cost");
+        assert!(
+            resolve(&json!({}), "/usage/cost").is_empty(),
+            "no usage, nothing to say"
+        );
+    }
+}
