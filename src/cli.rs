@@ -89,6 +89,10 @@ pub struct RunArgs {
     /// The least severity that fails a case.
     #[arg(long, value_enum, default_value_t = FailOn::Violation)]
     pub fail_on: FailOn,
+    /// Do not ask the targets' `GET /models` which models they list (by default a case whose
+    /// model is not listed, or lacks a capability by the list's metadata, is skipped).
+    #[arg(long)]
+    pub no_discover: bool,
     /// Judge every target under the strict `openai` profile: what a target's profile documents
     /// is reported at full severity (its capabilities still decide which cases run).
     #[arg(long)]
@@ -193,6 +197,61 @@ fn setup_error(message: impl std::fmt::Display) -> u8 {
     exit::SETUP_ERROR
 }
 
+/// `GET /models` of every target whose profile has it: the live list of available models decides
+/// which cases can run. A target that does not answer a list is run as planned, with a note.
+async fn discover_models(transport: &Transport, targets: &[Arc<Target>], plan: &mut plan::Plan) {
+    for target in targets {
+        let listed = crate::profile::get(&target.profile).is_some_and(|p| {
+            p.capabilities
+                .contains(&crate::suite::Capability::ModelsEndpoint)
+        });
+        if !listed {
+            continue;
+        }
+        match crate::discover::fetch(transport, target).await {
+            Ok(listing) => {
+                for model in target
+                    .models
+                    .iter()
+                    .filter(|m| !listing.models.contains_key(*m))
+                {
+                    let listed = listing.models.keys().map(String::as_str);
+                    // A namespaced id (`openai/gpt-4o-mini`) for a bare one, or a near spelling.
+                    let namespaced = listing
+                        .models
+                        .keys()
+                        .find(|k| k.ends_with(&format!("/{model}")));
+                    let near = namespaced
+                        .map(String::as_str)
+                        .or_else(|| crate::diag::did_you_mean(model, listed));
+                    let hint = match near {
+                        Some(near) => format!(" (did you mean `{near}`?)"),
+                        None => format!(
+                            " (it lists {})",
+                            listing
+                                .models
+                                .keys()
+                                .take(5)
+                                .map(|m| format!("`{m}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
+                    eprintln!(
+                        "note: `{}` does not list the model `{model}` in GET /models{hint}; cases using it are skipped",
+                        target.name
+                    );
+                }
+                crate::discover::apply(plan, &target.name, &listing);
+            }
+            Err(e) => eprintln!(
+                "note: {e} for `{}`, so model availability is not checked (--no-discover skips asking)",
+                target.name
+            ),
+        }
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -278,7 +337,7 @@ fn run_command(args: RunArgs) -> u8 {
         };
         let secrets: Vec<Secret> = targets.iter().filter_map(|t| t.api_key.clone()).collect();
         let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
-        let plan = plan::build(&suites, &targets);
+        let mut plan = plan::build(&suites, &targets);
 
         let trials: Vec<libtest_mimic::Trial> = plan
             .cases
@@ -322,6 +381,9 @@ fn run_command(args: RunArgs) -> u8 {
             Ok(t) => t,
             Err(e) => return setup_error(e),
         };
+        if !args.no_discover {
+            discover_models(&transport, &targets, &mut plan).await;
+        }
         let options = RunOptions {
             jobs: settings.jobs,
             stream_limits: StreamLimits {

@@ -17,6 +17,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod discover;
 pub mod exchange;
 pub mod exit;
 pub mod fixture;
