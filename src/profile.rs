@@ -295,16 +295,21 @@ pub fn all() -> &'static [Profile] {
     })
 }
 
-/// The names of the shipped profiles, `openai` first.
+/// The names of the shipped profiles (`openai` first), then the registered ones.
 pub fn names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = all().iter().map(|p| p.name.as_str()).collect();
     names.sort_by_key(|n| (*n != "openai", *n));
+    let registered = REGISTERED.read().expect("not poisoned");
+    names.extend(registered.iter().map(|p| p.name.as_str()));
     names
 }
 
-/// Looks up a profile by name.
+/// Looks up a profile by name: shipped, then registered.
 pub fn get(name: &str) -> Option<&'static Profile> {
-    all().iter().find(|p| p.name == name)
+    all().iter().find(|p| p.name == name).or_else(|| {
+        let registered = REGISTERED.read().expect("not poisoned");
+        registered.iter().copied().find(|p| p.name == name)
+    })
 }
 
 /// Parses and validates one profile file: against `schemas/profile.schema.json` (a failure
@@ -335,20 +340,139 @@ pub fn load(file: SourceFile) -> Result<Profile, Box<Diagnostic>> {
             .expect("the profile schema is JSON");
         crate::schema::compile(&doc).expect("the profile schema compiles")
     });
+    static DOC: OnceLock<Value> = OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        serde_json::from_str(include_str!("../schemas/profile.schema.json"))
+            .expect("the profile schema is JSON")
+    });
     if let Some(e) = schema.iter_errors(&value).next() {
         let pointer = e.instance_path().as_str().to_owned();
-        let node = root.at_pointer(&pointer).unwrap_or(&root);
+        let mut node = root.at_pointer(&pointer).unwrap_or(&root);
+        let mut hint = "see schemas/profile.schema.json for the profile format".to_owned();
+        // A bad key (unknown, or not an allowed name): point at the key the message names,
+        // and suggest the nearest allowed one.
+        if let crate::yaml::NodeKind::Map(entries) = &node.kind {
+            let message = e.to_string();
+            let named = entries.iter().find_map(|(k, _)| {
+                let name = k.as_str()?;
+                (message.contains(&format!("\"{name}\"")) || message.contains(&format!("'{name}'")))
+                    .then_some((k, name))
+            });
+            if let Some((key, name)) = named {
+                node = key;
+                let allowed = allowed_keys(doc, e.schema_path().as_str());
+                if let Some(near) =
+                    crate::diag::did_you_mean(name, allowed.iter().map(String::as_str))
+                {
+                    hint = format!("did you mean `{near}`?");
+                } else if !allowed.is_empty() {
+                    hint = format!("allowed: {}", allowed.join(", "));
+                }
+            }
+        }
         return Err(at(
             node.span.clone(),
             format!(
                 "invalid profile at `{}`: {e}",
                 if pointer.is_empty() { "/" } else { &pointer }
             ),
-            Some("see schemas/profile.schema.json for the profile format".into()),
+            Some(hint),
         ));
     }
-    serde_json::from_value(value)
-        .map_err(|e| at(root.span.clone(), format!("invalid profile: {e}"), None))
+    let profile: Profile = serde_json::from_value(value)
+        .map_err(|e| at(root.span.clone(), format!("invalid profile: {e}"), None))?;
+    // What the schema cannot say: check ids exist, patterns compile.
+    let node = |pointer: &str| root.at_pointer(pointer).unwrap_or(&root).span.clone();
+    for (i, rule) in profile.variants.iter().enumerate() {
+        let known = match rule.check.strip_suffix(".*") {
+            Some(area) => {
+                crate::catalog::ids().any(|id| id.split_once('.').is_some_and(|(a, _)| a == area))
+            }
+            None => crate::catalog::lookup(&rule.check).is_some(),
+        };
+        if !known {
+            let hint = crate::diag::did_you_mean(&rule.check, crate::catalog::ids()).map_or_else(
+                || "`gatecheck explain` lists the check ids".to_owned(),
+                |s| format!("did you mean `{s}`?"),
+            );
+            return Err(at(
+                node(&format!("/variants/{i}/check")),
+                format!("unknown check `{}` in a variant rule", rule.check),
+                Some(hint),
+            ));
+        }
+    }
+    let patterns = [
+        ("/models/pattern", profile.models.pattern.as_deref()),
+        (
+            "/response_ids/pattern",
+            profile.response_ids.as_ref().map(|r| r.pattern.as_str()),
+        ),
+    ];
+    for (pointer, pattern) in patterns {
+        if let Some(Err(e)) = pattern.map(regex::Regex::new) {
+            let first = e.to_string().lines().last().unwrap_or_default().to_owned();
+            return Err(at(
+                node(pointer),
+                format!("invalid regular expression: {first}"),
+                None,
+            ));
+        }
+    }
+    Ok(profile)
+}
+
+/// The keys the schema allows where a key was refused: the `properties` of the object schema the
+/// failing keyword (`additionalProperties`, `propertyNames`) belongs to, or the names a
+/// `propertyNames` enum allows.
+fn allowed_keys(doc: &Value, schema_path: &str) -> Vec<String> {
+    let (object, keyword) = ["/additionalProperties", "/propertyNames"]
+        .iter()
+        .find_map(|k| schema_path.find(k).map(|i| (&schema_path[..i], *k)))
+        .unwrap_or((schema_path, ""));
+    let Some(schema) = doc.pointer(object) else {
+        return Vec::new();
+    };
+    let names = match keyword {
+        "/propertyNames" => schema
+            .pointer("/propertyNames/enum")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            }),
+        _ => schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect()),
+    };
+    names.unwrap_or_default()
+}
+
+/// Profiles read from the user's files ([`register`]), after the shipped ones.
+static REGISTERED: std::sync::RwLock<Vec<&'static Profile>> = std::sync::RwLock::new(Vec::new());
+
+/// Reads a profile file of the user's and makes it available by its `profile:` name for the
+/// rest of the process. A name already taken is an error, unless it is the same profile again.
+pub fn register(file: SourceFile) -> Result<&'static Profile, Box<Diagnostic>> {
+    let span = 0..file.text.len().min(1);
+    let profile = load(file.clone())?;
+    if let Some(existing) = get(&profile.name) {
+        if *existing == profile {
+            return Ok(existing);
+        }
+        return Err(Box::new(Diagnostic {
+            message: format!("a profile named `{}` already exists", profile.name),
+            location: Location { file, span },
+            label: "here".into(),
+            hint: Some("give your profile another `profile:` name".into()),
+        }));
+    }
+    let leaked: &'static Profile = Box::leak(Box::new(profile));
+    REGISTERED.write().expect("not poisoned").push(leaked);
+    Ok(leaked)
 }
 
 #[cfg(test)]
@@ -358,7 +482,7 @@ mod tests {
     #[test]
     fn the_six_profiles_load() {
         assert_eq!(
-            names(),
+            names()[..6],
             [
                 "openai",
                 "apigo",
@@ -403,6 +527,74 @@ mod tests {
         assert!(!area.matches("err.schema", Some("/errors"), None, 402));
         assert!(!area.matches("err.schema", Some("/error"), None, 429));
         assert!(!area.matches("resp.schema", Some("/error"), None, 402));
+    }
+
+    #[test]
+    fn what_the_schema_cannot_say_is_checked_too() {
+        let base = "profile: x\ntitle: X\nsource: s\nsummary: s\ncapabilities: [chat]\n";
+        let cases = [
+            (
+                "variants:\n  - {check: err.envelop, because: b}\n",
+                "err.envelop",
+                "did you mean `err.envelope`?",
+            ),
+            ("models: {pattern: '^(a'}\n", "'^(a'", ""),
+            (
+                "vars: {modle_without_tools: m}\n",
+                "modle_without_tools",
+                "did you mean `model_without_tools`?",
+            ),
+            (
+                "parameters: {ignord: [n]}\n",
+                "ignord",
+                "did you mean `ignored`?",
+            ),
+        ];
+        for (extra, culprit, hint) in cases {
+            let text = format!("{base}{extra}");
+            let d = load(SourceFile::new("profiles/x.yaml", text.clone())).unwrap_err();
+            assert_eq!(&text[d.location.span.clone()], culprit, "{}", d.message);
+            assert!(d.hint.unwrap_or_default().contains(hint), "{}", d.message);
+        }
+    }
+
+    #[test]
+    fn the_schema_knows_the_profile_variables_and_capabilities() {
+        let doc: Value =
+            serde_json::from_str(include_str!("../schemas/profile.schema.json")).unwrap();
+        let names = |p: &str| -> Vec<String> {
+            doc.pointer(p)
+                .and_then(Value::as_array)
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            names("/properties/vars/propertyNames/enum"),
+            crate::suite::PROFILE_VARS
+        );
+        let caps: Vec<String> = Capability::ALL
+            .iter()
+            .map(|(s, _)| (*s).to_owned())
+            .collect();
+        assert_eq!(names("/$defs/capability/enum"), caps);
+    }
+
+    #[test]
+    fn registered_profiles_are_found_by_name() {
+        let text = "profile: acme-gw\ntitle: Acme\nsource: s\nsummary: s\ncapabilities: [chat]\n";
+        let p = register(SourceFile::new("acme.yaml", text)).unwrap();
+        assert_eq!(get("acme-gw").unwrap().title, "Acme");
+        assert!(names().contains(&"acme-gw"));
+        assert!(
+            std::ptr::eq(p, register(SourceFile::new("acme.yaml", text)).unwrap()),
+            "the same again is fine"
+        );
+        let clash =
+            "profile: ml-router\ntitle: Not it\nsource: s\nsummary: s\ncapabilities: [chat]\n";
+        let d = register(SourceFile::new("clash.yaml", clash)).unwrap_err();
+        assert!(d.message.contains("already exists"), "{}", d.message);
     }
 
     #[test]
