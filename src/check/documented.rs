@@ -12,7 +12,7 @@ use crate::profile::{EndpointReport, Profile, VariantRule};
 use crate::schema::short;
 
 /// The `profile.*` checks for one exchange.
-pub(super) fn check(cx: &mut Cx, profile: &Profile) {
+pub(super) fn check(cx: &mut Cx, profile: &'static Profile) {
     if cx.is_success() {
         match cx.endpoint {
             Endpoint::ChatCompletions => {
@@ -66,7 +66,7 @@ fn resolve<'v>(body: &'v Value, pattern: &str) -> Vec<(String, Option<&'v Value>
 
 /// `profile.response_field`: documented response fields are there when required and have the
 /// documented shape.
-fn response_fields(cx: &mut Cx, profile: &Profile) {
+fn response_fields(cx: &mut Cx, profile: &'static Profile) {
     let Some(body) = cx.json().cloned() else {
         return;
     };
@@ -92,7 +92,7 @@ fn response_fields(cx: &mut Cx, profile: &Profile) {
                 ),
                 None => {}
                 Some(v) => {
-                    if let Some(e) = crate::schema::validate_adhoc(&field.schema, v)
+                    if let Some(e) = crate::schema::validate_static(&field.schema, v)
                         .into_iter()
                         .next()
                     {
@@ -117,7 +117,7 @@ fn response_fields(cx: &mut Cx, profile: &Profile) {
 }
 
 /// `profile.response_id`: the completion id has the documented style (`gen-...`).
-fn response_id(cx: &mut Cx, profile: &Profile) {
+fn response_id(cx: &mut Cx, profile: &'static Profile) {
     let Some(spec) = &profile.response_ids else {
         return;
     };
@@ -144,7 +144,7 @@ fn response_id(cx: &mut Cx, profile: &Profile) {
 }
 
 /// `profile.model_id`: `/models` lists ids in the documented style (`provider/model`).
-fn model_ids(cx: &mut Cx, profile: &Profile) {
+fn model_ids(cx: &mut Cx, profile: &'static Profile) {
     let Some(pattern) = &profile.models.pattern else {
         return;
     };
@@ -199,13 +199,13 @@ fn model_ids(cx: &mut Cx, profile: &Profile) {
 
 /// `profile.error_body`: an error answers in the documented body (meingpt's
 /// `{"status": "error", "message": ...}`), when the profile documents one.
-fn error_body(cx: &mut Cx, profile: &Profile) {
+fn error_body(cx: &mut Cx, profile: &'static Profile) {
     let Some(schema) = &profile.errors.body_schema else {
         return;
     };
     let problem = match cx.json() {
         None => "the body is not JSON".to_owned(),
-        Some(body) => match crate::schema::validate_adhoc(schema, body)
+        Some(body) => match crate::schema::validate_static(schema, body)
             .into_iter()
             .next()
         {
@@ -238,7 +238,7 @@ fn error_body(cx: &mut Cx, profile: &Profile) {
 
 /// `profile.error_code`: an error the case provokes on purpose, which the profile documents,
 /// comes with the documented status and code.
-fn error_code(cx: &mut Cx, profile: &Profile) {
+fn error_code(cx: &mut Cx, profile: &'static Profile) {
     let Some((kind, loc)) = cx.case.case.expect.error.clone() else {
         return;
     };
@@ -291,7 +291,7 @@ fn error_code(cx: &mut Cx, profile: &Profile) {
 
 /// `profile.endpoint`: an extra endpoint the profile documents answers, in its documented shape;
 /// an endpoint documented as a recommendation is only reported (info).
-fn endpoint(cx: &mut Cx, profile: &Profile) {
+fn endpoint(cx: &mut Cx, profile: &'static Profile) {
     if cx.endpoint != Endpoint::Other {
         return;
     }
@@ -351,7 +351,7 @@ fn endpoint(cx: &mut Cx, profile: &Profile) {
         }
         return;
     };
-    if let Some(e) = crate::schema::validate_adhoc(schema, &body)
+    if let Some(e) = crate::schema::validate_static(schema, &body)
         .into_iter()
         .next()
     {
@@ -377,11 +377,11 @@ fn matches(pattern: &str, text: &str) -> bool {
 
 /// Findings the profile documents become `variant`, saying which document and why: the profile's
 /// `variants` rules, a documented error body, and a documented status for a provoked error.
-pub(super) fn apply_variants(cx: &mut Cx, profile: &Profile) {
+pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
     let body_documented = !cx.is_success()
         && profile.errors.body_schema.as_ref().is_some_and(|schema| {
             cx.json()
-                .is_some_and(|b| crate::schema::validate_adhoc(schema, b).is_empty())
+                .is_some_and(|b| crate::schema::validate_static(schema, b).is_empty())
         });
     let expected = cx.case.case.expect.error.as_ref().map(|(k, _)| *k);
     let status_documented = expected

@@ -4,8 +4,8 @@
 
 pub mod extract;
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
 
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
@@ -113,6 +113,28 @@ pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
 pub fn validate_adhoc(schema: &Value, instance: &Value) -> Vec<SchemaError> {
     match compile(schema) {
         Ok(v) => errors(&v, instance),
+        Err(e) => vec![SchemaError {
+            instance_path: String::new(),
+            message: format!("the declared schema does not compile: {e}"),
+        }],
+    }
+}
+
+/// Like [`validate_adhoc`], for a schema that lives as long as the process (a profile's): it is
+/// compiled once, on first use.
+pub fn validate_static(schema: &'static Value, instance: &Value) -> Vec<SchemaError> {
+    type Cache = std::sync::Mutex<HashMap<usize, Arc<Result<jsonschema::Validator, String>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = std::ptr::from_ref(schema) as usize;
+    let compiled = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .expect("not poisoned")
+        .entry(key)
+        .or_insert_with(|| Arc::new(compile(schema)))
+        .clone();
+    match compiled.as_ref() {
+        Ok(v) => errors(v, instance),
         Err(e) => vec![SchemaError {
             instance_path: String::new(),
             message: format!("the declared schema does not compile: {e}"),
