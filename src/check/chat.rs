@@ -677,14 +677,23 @@ fn arguments(cx: &mut Cx, call_at: &str, name: &str, args: &str) {
 }
 
 fn json_mode(cx: &mut Cx, i: usize, choice: &Value, message: &serde_json::Map<String, Value>) {
-    let (check, schema, strict): (&'static str, Option<Value>, bool) = match &cx.req.response_format
-    {
-        ResponseFormat::JsonObject => ("json.object_mode_valid", None, false),
-        ResponseFormat::JsonSchema { schema, strict } => {
-            ("json.schema_enforced_or_rejected", schema.cloned(), *strict)
-        }
-        _ => return,
-    };
+    // `mode` names the request's response_format in the messages.
+    let (check, mode, schema, strict): (&'static str, &str, Option<Value>, bool) =
+        match &cx.req.response_format {
+            ResponseFormat::JsonObject => (
+                "json.object_mode_valid",
+                "JSON mode (`json_object`)",
+                None,
+                false,
+            ),
+            ResponseFormat::JsonSchema { schema, strict } => (
+                "json.schema_enforced_or_rejected",
+                "structured output (`json_schema`)",
+                schema.cloned(),
+                *strict,
+            ),
+            _ => return,
+        };
     let Some(Value::String(content)) = message.get("content") else {
         return; // tool calls or a refusal
     };
@@ -708,7 +717,7 @@ fn json_mode(cx: &mut Cx, i: usize, choice: &Value, message: &serde_json::Map<St
             Finding::new(
                 check,
                 severity,
-                format!("JSON mode content is wrapped in a Markdown code fence{cut}"),
+                format!("{mode} content is wrapped in a Markdown code fence{cut}"),
             )
             .at(at)
             .expected("bare JSON")
@@ -722,7 +731,7 @@ fn json_mode(cx: &mut Cx, i: usize, choice: &Value, message: &serde_json::Map<St
             Finding::new(
                 check,
                 severity,
-                format!("JSON mode content is not JSON: {e}{cut}"),
+                format!("{mode} content is not JSON: {e}{cut}"),
             )
             .at(at)
             .actual(short(&Value::String(content.clone())))
@@ -735,7 +744,7 @@ fn json_mode(cx: &mut Cx, i: usize, choice: &Value, message: &serde_json::Map<St
                         check,
                         Warning,
                         format!(
-                            "JSON mode content is a JSON {}, not an object",
+                            "{mode} content is a JSON {}, not an object",
                             crate::schema::type_name(&parsed)
                         ),
                     )
@@ -1252,6 +1261,31 @@ mod tests {
         assert_eq!(findings(req, &prose), ["json.object_mode_valid violation"]);
         let ok = OK_BODY.replace(r#""content":"hi""#, r#""content":"{\"a\":1}""#);
         assert_eq!(findings(req, &ok), Vec::<String>::new());
+    }
+
+    /// The message names the response_format that was asked for: a `json_schema` answer is
+    /// not "JSON mode content".
+    #[test]
+    fn json_messages_name_the_requested_format() {
+        let prose = OK_BODY.replace(r#""content":"hi""#, r#""content":"Sure! {\"a\":1}""#);
+        let message = |req: &str| {
+            let v = judge(&chat_case(req, ""), 200, "application/json", &prose);
+            v.findings[0].message.clone()
+        };
+        let object = message(
+            "{model: m, response_format: {type: json_object}, messages: [{role: user, content: json}]}",
+        );
+        assert!(
+            object.starts_with("JSON mode (`json_object`) content is not JSON"),
+            "{object}"
+        );
+        let schema = message(
+            "{model: m, response_format: {type: json_schema, json_schema: {name: s, strict: true, schema: {type: object}}}, messages: [{role: user, content: json}]}",
+        );
+        assert!(
+            schema.starts_with("structured output (`json_schema`) content is not JSON"),
+            "{schema}"
+        );
     }
 
     #[test]
