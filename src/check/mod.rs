@@ -5,7 +5,9 @@
 //! The judge first decides whether the run could tell at all (transport failure: error; 429,
 //! 402, 503 or a rejected key: inconclusive), then runs every catalog check that fits the
 //! exchange (or those the case selects), then the suite's assertions. Schema findings at a path
-//! another check already explained are dropped, so one problem is reported once.
+//! another check already explained are dropped, and so is an assertion about what a catalog
+//! check already failed at the same path (`content_is_json`, `tool_args_valid`): one problem is
+//! reported once.
 
 mod chat;
 pub mod chunk;
