@@ -92,7 +92,22 @@ fn classify(v: &Value) -> Option<String> {
     }
 }
 
+/// What OpenAI puts in `error.code` for a status, as the example a message gives.
+fn openai_code(status: u16) -> &'static str {
+    match status {
+        400 | 422 => {
+            "a code naming the mistake (`invalid_value`, `missing_required_parameter`, `unsupported_parameter`) or null"
+        }
+        401 => "`invalid_api_key` (or null when no key was sent)",
+        404 => "`model_not_found` for an unknown model (null for an unknown route)",
+        429 => "`rate_limit_exceeded` or `insufficient_quota`",
+        500..=599 => "null, with `type: server_error`",
+        _ => "a descriptive string or null",
+    }
+}
+
 fn code_and_type(cx: &mut Cx) {
+    let status = cx.status;
     let Some(err) = cx
         .json()
         .and_then(|v| v.get("error"))
@@ -108,7 +123,10 @@ fn code_and_type(cx: &mut Cx) {
             Finding::new(
                 "err.code_and_type_types",
                 Warning,
-                "`error.code` is a number; OpenAI sends a string (`model_not_found`, `invalid_api_key`) or null",
+                format!(
+                    "`error.code` is a number; for a {status} OpenAI sends {}",
+                    openai_code(status)
+                ),
             )
             .at("/error/code")
             .expected("a string or null")
@@ -124,9 +142,13 @@ fn code_and_type(cx: &mut Cx) {
             Finding::new(
                 "err.code_and_type_types",
                 Warning,
-                format!("`error.code` is the HTTP status as a string ({code:?}); OpenAI sends a descriptive code such as `rate_limit_exceeded`"),
+                format!(
+                    "`error.code` is the HTTP status as a string ({code:?}); for a {status} OpenAI sends {}",
+                    openai_code(status)
+                ),
             )
             .at("/error/code")
+            .expected(openai_code(status))
             .actual(format!("{code:?}")),
         );
     }
@@ -421,6 +443,43 @@ mod tests {
         let body = r#"{"error":{"message":"slow","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
         let v = judge(&c, 429, "application/json", body);
         assert_eq!(ids(&v), ["err.retry_headers warning"]);
+    }
+
+    /// The example of what OpenAI sends fits the status (it said `rate_limit_exceeded` for
+    /// LiteLLM's 400 and 401 alike).
+    #[test]
+    fn the_code_example_fits_the_status() {
+        let message = |status: u16, code: &str| {
+            let body = format!(
+                r#"{{"error":{{"message":"m","type":"invalid_request_error","param":null,"code":{code}}}}}"#
+            );
+            let v = judge(
+                &err_case("malformed_json"),
+                status,
+                "application/json",
+                &body,
+            );
+            let f = v
+                .findings
+                .iter()
+                .find(|f| f.check == "err.code_and_type_types")
+                .expect("a code finding");
+            f.message.clone()
+        };
+        for (status, code, needle) in [
+            (400, r#""400""#, "`invalid_value`"),
+            (401, r#""401""#, "`invalid_api_key`"),
+            (404, "404", "`model_not_found`"),
+            (429, r#""429""#, "`rate_limit_exceeded`"),
+            (500, "500", "null, with `type: server_error`"),
+        ] {
+            let m = message(status, code);
+            assert!(m.contains(&format!("for a {status} OpenAI sends")), "{m}");
+            assert!(m.contains(needle), "{status}: {m}");
+            if status != 429 {
+                assert!(!m.contains("rate_limit_exceeded"), "{status}: {m}");
+            }
+        }
     }
 
     #[test]
