@@ -239,9 +239,10 @@ impl<'a> Cx<'a> {
         })
     }
 
-    /// Schema findings: appended last, and dropped where a specific check already spoke about
-    /// the same place, an enclosing one or one inside it (an `anyOf` failing at a tool call
-    /// because its arguments are an object is the same problem).
+    /// Schema findings: appended last, and dropped where a specific check already found a
+    /// problem at the same place, an enclosing one or one inside it (an `anyOf` failing at a
+    /// tool call because its arguments are an object is the same problem). An info finding
+    /// there (vendor fields in `usage`, `error` or `data`) explains nothing away.
     fn push_schema_errors(&mut self, check: &'static str, schema_name: &str, instance: &Value) {
         for e in crate::schema::validate(schema_name, instance) {
             if tolerated_spec_gap(&e.instance_path, instance) {
@@ -256,7 +257,7 @@ impl<'a> Cx<'a> {
             if self
                 .findings
                 .iter()
-                .any(|f| f.path.as_deref().is_some_and(related))
+                .any(|f| f.severity > Severity::Info && f.path.as_deref().is_some_and(related))
             {
                 continue;
             }
@@ -630,6 +631,26 @@ mod tests {
         let body = OK_BODY.replace(r#""object":"chat.completion","#, "");
         let v = judge(&c, 200, "application/json", &body);
         assert_eq!(ids(&v), ["assert.status violation"]);
+    }
+
+    /// An info finding about vendor fields in `usage` used to hide the schema's finding that
+    /// a required member inside it is missing.
+    #[test]
+    fn info_findings_do_not_hide_schema_findings_under_them() {
+        let body = OK_BODY.replace(r#","total_tokens":4"#, r#","cost":0.1"#);
+        let v = judge(&chat_case(PLAIN, ""), 200, "application/json", &body);
+        let found: Vec<String> = v
+            .findings
+            .iter()
+            .map(|f| format!("{} {}", f.check, f.path.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "usage.details_shape /usage",
+                "resp.schema /usage/total_tokens"
+            ]
+        );
     }
 
     #[test]
