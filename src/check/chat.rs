@@ -968,20 +968,14 @@ fn usage(cx: &mut Cx, body: &Value) {
             .actual(0),
         );
     }
-    let extras: Vec<&str> = usage
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !USAGE_FIELDS.contains(k))
-        .collect();
-    if !extras.is_empty() {
-        cx.push(
-            Finding::new(
-                "usage.details_shape",
-                Info,
-                format!("vendor fields in `usage`: {}", extras.join(", ")),
-            )
-            .at("/usage"),
-        );
+    if let Some(f) = super::vendor_fields(
+        "usage.details_shape",
+        "in `usage`",
+        "/usage",
+        usage.keys(),
+        &USAGE_FIELDS,
+    ) {
+        cx.push(f);
     }
     let detail = |d: &str, k: &str| usage.get(d).and_then(|o| o.get(k)).and_then(Value::as_i64);
     if let (Some(r), Some(c)) = (
@@ -1030,33 +1024,27 @@ fn usage(cx: &mut Cx, body: &Value) {
         match usage.get(d) {
             None | Some(Value::Null) => {}
             Some(Value::Object(members)) => {
-                let mut extras = Vec::new();
                 for (k, v) in members {
-                    if KNOWN.contains(&k.as_str()) {
-                        if !(v.is_i64() || v.is_u64()) {
-                            cx.push(
-                                Finding::new(
-                                    "usage.details_shape",
-                                    Warning,
-                                    format!("`usage.{d}.{k}` must be an integer"),
-                                )
-                                .at(format!("/usage/{d}/{}", ptr(k)))
-                                .actual(short(v)),
-                            );
-                        }
-                    } else {
-                        extras.push(k.as_str());
+                    if KNOWN.contains(&k.as_str()) && !(v.is_i64() || v.is_u64()) {
+                        cx.push(
+                            Finding::new(
+                                "usage.details_shape",
+                                Warning,
+                                format!("`usage.{d}.{k}` must be an integer"),
+                            )
+                            .at(format!("/usage/{d}/{}", ptr(k)))
+                            .actual(short(v)),
+                        );
                     }
                 }
-                if !extras.is_empty() {
-                    cx.push(
-                        Finding::new(
-                            "usage.details_shape",
-                            Info,
-                            format!("vendor fields in `usage.{d}`: {}", extras.join(", ")),
-                        )
-                        .at(format!("/usage/{d}")),
-                    );
+                if let Some(f) = super::vendor_fields(
+                    "usage.details_shape",
+                    &format!("in `usage.{d}`"),
+                    &format!("/usage/{d}"),
+                    members.keys(),
+                    &KNOWN,
+                ) {
+                    cx.push(f);
                 }
             }
             Some(other) => cx.push(

@@ -100,21 +100,13 @@ fn error_members(err: &serde_json::Map<String, Value>) -> Vec<Finding> {
             );
         }
     }
-    let extras: Vec<&str> = err
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !ERROR_FIELDS.contains(k))
-        .collect();
-    if !extras.is_empty() {
-        found.push(
-            Finding::new(
-                "err.envelope",
-                Info,
-                format!("vendor fields in `error`: {}", extras.join(", ")),
-            )
-            .at("/error"),
-        );
-    }
+    found.extend(super::vendor_fields(
+        "err.envelope",
+        "in `error`",
+        "/error",
+        err.keys(),
+        &ERROR_FIELDS,
+    ));
     found
 }
 

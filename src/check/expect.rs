@@ -526,36 +526,29 @@ mod tests {
             r#""content":"hi""#,
             r#""content":"```json\n{\"a\":1}\n```""#,
         );
+        let findings = |req: &str, expect: &str, body: &str| {
+            ids(&judge(
+                &chat_case(req, expect),
+                200,
+                "application/json",
+                body,
+            ))
+        };
         let expect = "    expect: {content_is_json: true}\n";
         let json_object = "{model: m, response_format: {type: json_object}, messages: [{role: user, content: json}]}";
         assert_eq!(
-            ids(&judge(
-                &chat_case(json_object, expect),
-                200,
-                "application/json",
-                &fenced
-            )),
+            findings(json_object, expect, &fenced),
             ["json.object_mode_valid violation"]
         );
         let strict = "{model: m, response_format: {type: json_schema, json_schema: {name: s, strict: true, schema: {type: object}}}, messages: [{role: user, content: json}]}";
         assert_eq!(
-            ids(&judge(
-                &chat_case(strict, expect),
-                200,
-                "application/json",
-                &fenced
-            )),
+            findings(strict, expect, &fenced),
             ["json.schema_enforced_or_rejected violation"]
         );
         // Not strict: the catalog only warns, the suite still expects JSON.
         let loose = strict.replace("strict: true", "strict: false");
         assert_eq!(
-            ids(&judge(
-                &chat_case(&loose, expect),
-                200,
-                "application/json",
-                &fenced
-            )),
+            findings(&loose, expect, &fenced),
             [
                 "json.schema_enforced_or_rejected warning",
                 "assert.content_is_json violation"
@@ -564,12 +557,7 @@ mod tests {
         // Cut by the token cap: the catalog says info (OpenAI cuts JSON too), the suite fails.
         let cut = fenced.replace(r#""finish_reason":"stop""#, r#""finish_reason":"length""#);
         assert_eq!(
-            ids(&judge(
-                &chat_case(json_object, expect),
-                200,
-                "application/json",
-                &cut
-            )),
+            findings(json_object, expect, &cut),
             [
                 "json.object_mode_valid info",
                 "assert.content_is_json violation"
@@ -591,21 +579,11 @@ mod tests {
             .replace(r#""finish_reason":"stop""#, r#""finish_reason":"tool_calls""#);
         let expect = "    expect: {tool_args_valid: true}\n";
         assert_eq!(
-            ids(&judge(
-                &chat_case(&tools(true), expect),
-                200,
-                "application/json",
-                &call
-            )),
+            findings(&tools(true), expect, &call),
             ["tools.arguments_valid_json violation"]
         );
         assert_eq!(
-            ids(&judge(
-                &chat_case(&tools(false), expect),
-                200,
-                "application/json",
-                &call
-            )),
+            findings(&tools(false), expect, &call),
             [
                 "tools.arguments_valid_json warning",
                 "assert.tool_args_valid violation"

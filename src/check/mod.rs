@@ -266,6 +266,31 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// The info finding naming the vendor members of an object (its `keys` not in `known`, each
+/// once, sorted), if it has any: extras are worth knowing, not wrong.
+pub(crate) fn vendor_fields<'k>(
+    check: &'static str,
+    whose: &str,
+    at: &str,
+    keys: impl IntoIterator<Item = &'k String>,
+    known: &[&str],
+) -> Option<Finding> {
+    let extras: std::collections::BTreeSet<&str> = keys
+        .into_iter()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    (!extras.is_empty()).then(|| {
+        let list: Vec<&str> = extras.into_iter().collect();
+        Finding::new(
+            check,
+            Severity::Info,
+            format!("vendor fields {whose}: {}", list.join(", ")),
+        )
+        .at(at)
+    })
+}
+
 /// Places where OpenAI's own API sends what its published schema does not allow, so that
 /// clients already cope: a `null` there is not a finding.
 const SPEC_GAPS: &[&str] = &[

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{Body, Cx, Endpoint, Finding};
-use crate::catalog::Severity::{Info, Violation, Warning};
+use crate::catalog::Severity::{Violation, Warning};
 use crate::schema::short;
 
 /// `models.retrieve` when `GET /models/{id}` is refused for a model the target serves: the
@@ -140,26 +140,17 @@ const MODEL_FIELDS: [&str; 4] = ["id", "object", "created", "owned_by"];
 /// `models.list_shape` (info): members of the listed models beyond OpenAI's four, once for the
 /// whole list (extras are tolerated; clients may read them, typed ones drop them).
 fn vendor_fields(items: &[Value]) -> Option<Finding> {
-    let mut extras = std::collections::BTreeSet::new();
-    for model in items.iter().filter_map(Value::as_object) {
-        extras.extend(
-            model
-                .keys()
-                .map(String::as_str)
-                .filter(|k| !MODEL_FIELDS.contains(k)),
-        );
-    }
-    (!extras.is_empty()).then(|| {
-        Finding::new(
-            "models.list_shape",
-            Info,
-            format!(
-                "vendor fields on listed models: {}",
-                extras.into_iter().collect::<Vec<_>>().join(", ")
-            ),
-        )
-        .at("/data")
-    })
+    let keys = items
+        .iter()
+        .filter_map(Value::as_object)
+        .flat_map(|m| m.keys());
+    super::vendor_fields(
+        "models.list_shape",
+        "on listed models",
+        "/data",
+        keys,
+        &MODEL_FIELDS,
+    )
 }
 
 /// `models.retrieve` on a 2xx `GET /models/{id}`.
