@@ -9,20 +9,26 @@
 //!   and `message.refusal` (both required, nullable: `resp.schema`); stream chunks omit
 //!   `finish_reason` until the last one (required, nullable: `chunk.schema`); the
 //!   `include_usage` usage comes on an extra chunk with `choices: [{"index":0,"delta":{}}]`
-//!   instead of `choices: []` (`usage.include_usage_trailer` warning); with `n: 2` a stream
-//!   repeats `role` on every delta of choice 1 and never ends choice 1 (`chunk.role_only_once`,
+//!   instead of `choices: []` (`usage.include_usage_trailer` warning; the usage itself reaches
+//!   the reassembled answer, as it reaches the SDKs' stream helpers), and that usage carries
+//!   LiteLLM's `cost` (`usage.details_shape` info); with `n: 2` a stream repeats `role` on every
+//!   delta of choice 1 and never ends choice 1 (`chunk.role_only_once`,
 //!   `chunk.finish_reason_once_at_end`, both SDK-breaking); an unknown model gets 400, not
-//!   404, and every error has the status as a string `code` (`"400"`, `"401"`); a key other
-//!   than the master key gets 400 "No connected db." (no database), not 401; `GET
-//!   /models/{unknown}` and unknown routes get FastAPI's `{"detail": ...}` (`err.envelope`);
-//!   empty `messages`, `temperature: 5`, unknown parameters and `stream_options` without
-//!   `stream` are accepted.
+//!   404, and every error has the status as a string `code` (`"400"`, `"401"`); errors use
+//!   LiteLLM's own `type` values (`auth_error`, `no_db_connection`: `err.code_and_type_types`
+//!   info) and an unknown (or missing) model's error adds `provider_specific_fields`
+//!   (`err.envelope` info); the 401 for a missing key has `param: "None"`, Python's `str(None)`
+//!   (`err.envelope` warning); a key other than the master key gets 400 "No connected db." (no
+//!   database), not 401; `GET /models/{unknown}` and unknown routes get FastAPI's
+//!   `{"detail": ...}` (`err.envelope`); listed models carry `mode`, `max_input_tokens` and
+//!   `max_output_tokens` (`models.list_shape` info; the same fields on `GET /models/{id}` are
+//!   not reported again); empty `messages`, `temperature: 5`,
+//!   unknown parameters and `stream_options` without `stream` are accepted.
 //! - The mock's, not the proxy's: it ignores `tools`, `tool_choice`, `response_format`,
 //!   `max_tokens`, `stop` and `logprobs`; the tool-call model's calls end with
-//!   `finish_reason: "stop"` and whatever function was named.
-//! - gatecheck's own mistake, kept here until the judge is fixed: `streaming::include_usage`
-//!   fails `assert.pointer /usage/total_tokens` although the stream does carry usage
-//!   (`total_tokens` 17): the reassembled answer only takes usage from a `choices: []` trailer.
+//!   `finish_reason: "stop"` and whatever function was named. Ignored JSON modes are reported
+//!   by `json.object_mode_valid` / `json.schema_enforced_or_rejected` alone: the suites'
+//!   `content_is_json` assertion does not repeat a catalog violation at the same place.
 
 mod support;
 

@@ -677,14 +677,23 @@ fn arguments(cx: &mut Cx, call_at: &str, name: &str, args: &str) {
 }
 
 fn json_mode(cx: &mut Cx, i: usize, choice: &Value, message: &serde_json::Map<String, Value>) {
-    let (check, schema, strict): (&'static str, Option<Value>, bool) = match &cx.req.response_format
-    {
-        ResponseFormat::JsonObject => ("json.object_mode_valid", None, false),
-        ResponseFormat::JsonSchema { schema, strict } => {
-            ("json.schema_enforced_or_rejected", schema.cloned(), *strict)
-        }
-        _ => return,
-    };
+    // `mode` names the request's response_format in the messages.
+    let (check, mode, schema, strict): (&'static str, &str, Option<Value>, bool) =
+        match &cx.req.response_format {
+            ResponseFormat::JsonObject => (
+                "json.object_mode_valid",
+                "JSON mode (`json_object`)",
+                None,
+                false,
+            ),
+            ResponseFormat::JsonSchema { schema, strict } => (
+                "json.schema_enforced_or_rejected",
+                "structured output (`json_schema`)",
+                schema.cloned(),
+                *strict,
+            ),
+            _ => return,
+        };
     let Some(Value::String(content)) = message.get("content") else {
         return; // tool calls or a refusal
     };
@@ -708,7 +717,7 @@ fn json_mode(cx: &mut Cx, i: usize, choice: &Value, message: &serde_json::Map<St
             Finding::new(
                 check,
                 severity,
-                format!("JSON mode content is wrapped in a Markdown code fence{cut}"),
+                format!("{mode} content is wrapped in a Markdown code fence{cut}"),
             )
             .at(at)
             .expected("bare JSON")
@@ -722,7 +731,7 @@ fn json_mode(cx: &mut Cx, i: usize, choice: &Value, message: &serde_json::Map<St
             Finding::new(
                 check,
                 severity,
-                format!("JSON mode content is not JSON: {e}{cut}"),
+                format!("{mode} content is not JSON: {e}{cut}"),
             )
             .at(at)
             .actual(short(&Value::String(content.clone())))
@@ -735,7 +744,7 @@ fn json_mode(cx: &mut Cx, i: usize, choice: &Value, message: &serde_json::Map<St
                         check,
                         Warning,
                         format!(
-                            "JSON mode content is a JSON {}, not an object",
+                            "{mode} content is a JSON {}, not an object",
                             crate::schema::type_name(&parsed)
                         ),
                     )
@@ -959,20 +968,14 @@ fn usage(cx: &mut Cx, body: &Value) {
             .actual(0),
         );
     }
-    let extras: Vec<&str> = usage
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !USAGE_FIELDS.contains(k))
-        .collect();
-    if !extras.is_empty() {
-        cx.push(
-            Finding::new(
-                "usage.details_shape",
-                Info,
-                format!("vendor fields in `usage`: {}", extras.join(", ")),
-            )
-            .at("/usage"),
-        );
+    if let Some(f) = super::vendor_fields(
+        "usage.details_shape",
+        "in `usage`",
+        "/usage",
+        usage.keys(),
+        &USAGE_FIELDS,
+    ) {
+        cx.push(f);
     }
     let detail = |d: &str, k: &str| usage.get(d).and_then(|o| o.get(k)).and_then(Value::as_i64);
     if let (Some(r), Some(c)) = (
@@ -1021,33 +1024,27 @@ fn usage(cx: &mut Cx, body: &Value) {
         match usage.get(d) {
             None | Some(Value::Null) => {}
             Some(Value::Object(members)) => {
-                let mut extras = Vec::new();
                 for (k, v) in members {
-                    if KNOWN.contains(&k.as_str()) {
-                        if !(v.is_i64() || v.is_u64()) {
-                            cx.push(
-                                Finding::new(
-                                    "usage.details_shape",
-                                    Warning,
-                                    format!("`usage.{d}.{k}` must be an integer"),
-                                )
-                                .at(format!("/usage/{d}/{}", ptr(k)))
-                                .actual(short(v)),
-                            );
-                        }
-                    } else {
-                        extras.push(k.as_str());
+                    if KNOWN.contains(&k.as_str()) && !(v.is_i64() || v.is_u64()) {
+                        cx.push(
+                            Finding::new(
+                                "usage.details_shape",
+                                Warning,
+                                format!("`usage.{d}.{k}` must be an integer"),
+                            )
+                            .at(format!("/usage/{d}/{}", ptr(k)))
+                            .actual(short(v)),
+                        );
                     }
                 }
-                if !extras.is_empty() {
-                    cx.push(
-                        Finding::new(
-                            "usage.details_shape",
-                            Info,
-                            format!("vendor fields in `usage.{d}`: {}", extras.join(", ")),
-                        )
-                        .at(format!("/usage/{d}")),
-                    );
+                if let Some(f) = super::vendor_fields(
+                    "usage.details_shape",
+                    &format!("in `usage.{d}`"),
+                    &format!("/usage/{d}"),
+                    members.keys(),
+                    &KNOWN,
+                ) {
+                    cx.push(f);
                 }
             }
             Some(other) => cx.push(
@@ -1252,6 +1249,31 @@ mod tests {
         assert_eq!(findings(req, &prose), ["json.object_mode_valid violation"]);
         let ok = OK_BODY.replace(r#""content":"hi""#, r#""content":"{\"a\":1}""#);
         assert_eq!(findings(req, &ok), Vec::<String>::new());
+    }
+
+    /// The message names the response_format that was asked for: a `json_schema` answer is
+    /// not "JSON mode content".
+    #[test]
+    fn json_messages_name_the_requested_format() {
+        let prose = OK_BODY.replace(r#""content":"hi""#, r#""content":"Sure! {\"a\":1}""#);
+        let message = |req: &str| {
+            let v = judge(&chat_case(req, ""), 200, "application/json", &prose);
+            v.findings[0].message.clone()
+        };
+        let object = message(
+            "{model: m, response_format: {type: json_object}, messages: [{role: user, content: json}]}",
+        );
+        assert!(
+            object.starts_with("JSON mode (`json_object`) content is not JSON"),
+            "{object}"
+        );
+        let schema = message(
+            "{model: m, response_format: {type: json_schema, json_schema: {name: s, strict: true, schema: {type: object}}}, messages: [{role: user, content: json}]}",
+        );
+        assert!(
+            schema.starts_with("structured output (`json_schema`) content is not JSON"),
+            "{schema}"
+        );
     }
 
     #[test]

@@ -57,6 +57,57 @@ fn envelope(cx: &mut Cx) {
             .actual(media.as_deref().unwrap_or("(none)")),
         );
     }
+    if let Some(err) = cx
+        .json()
+        .and_then(|v| v.get("error"))
+        .and_then(Value::as_object)
+    {
+        let found = error_members(err);
+        for f in found {
+            cx.push(f);
+        }
+    }
+}
+
+/// The members of OpenAI's Error object.
+const ERROR_FIELDS: [&str; 4] = ["message", "type", "param", "code"];
+
+/// How a server's missing value comes out when it formats it as a string: Python's `str(None)`,
+/// JavaScript's `String(null)` and `String(undefined)`, Go's `nil` formatting.
+const NULL_AS_TEXT: [&str; 5] = ["None", "null", "undefined", "nil", "<nil>"];
+
+/// `err.envelope` inside an `error` object: a missing value sent as the text of one (LiteLLM's
+/// `"param": "None"`), and vendor members beside OpenAI's four.
+fn error_members(err: &serde_json::Map<String, Value>) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for (field, openai) in [
+        ("type", "a type such as `invalid_request_error`"),
+        ("param", "null (or the parameter's name)"),
+        ("code", "null (or a code such as `model_not_found`)"),
+    ] {
+        if let Some(Value::String(text)) = err.get(field)
+            && NULL_AS_TEXT.contains(&text.as_str())
+        {
+            found.push(
+                Finding::new(
+                    "err.envelope",
+                    Warning,
+                    format!("`error.{field}` is the string {text:?}, a missing value formatted as text: SDK users get `e.{field} == {text:?}`, which is truthy; OpenAI sends {openai}"),
+                )
+                .at(format!("/error/{field}"))
+                .expected(openai)
+                .actual(format!("{text:?}")),
+            );
+        }
+    }
+    found.extend(super::vendor_fields(
+        "err.envelope",
+        "in `error`",
+        "/error",
+        err.keys(),
+        &ERROR_FIELDS,
+    ));
+    found
 }
 
 /// Names a non-OpenAI error shape, or `None` for `{"error": {"message": "..."}}`.
@@ -92,7 +143,22 @@ fn classify(v: &Value) -> Option<String> {
     }
 }
 
+/// What OpenAI puts in `error.code` for a status, as the example a message gives.
+fn openai_code(status: u16) -> &'static str {
+    match status {
+        400 | 422 => {
+            "a code naming the mistake (`invalid_value`, `missing_required_parameter`, `unsupported_parameter`) or null"
+        }
+        401 => "`invalid_api_key` (or null when no key was sent)",
+        404 => "`model_not_found` for an unknown model (null for an unknown route)",
+        429 => "`rate_limit_exceeded` or `insufficient_quota`",
+        500..=599 => "null, with `type: server_error`",
+        _ => "a descriptive string or null",
+    }
+}
+
 fn code_and_type(cx: &mut Cx) {
+    let status = cx.status;
     let Some(err) = cx
         .json()
         .and_then(|v| v.get("error"))
@@ -108,7 +174,10 @@ fn code_and_type(cx: &mut Cx) {
             Finding::new(
                 "err.code_and_type_types",
                 Warning,
-                "`error.code` is a number; OpenAI sends a string (`model_not_found`, `invalid_api_key`) or null",
+                format!(
+                    "`error.code` is a number; for a {status} OpenAI sends {}",
+                    openai_code(status)
+                ),
             )
             .at("/error/code")
             .expected("a string or null")
@@ -124,13 +193,18 @@ fn code_and_type(cx: &mut Cx) {
             Finding::new(
                 "err.code_and_type_types",
                 Warning,
-                format!("`error.code` is the HTTP status as a string ({code:?}); OpenAI sends a descriptive code such as `rate_limit_exceeded`"),
+                format!(
+                    "`error.code` is the HTTP status as a string ({code:?}); for a {status} OpenAI sends {}",
+                    openai_code(status)
+                ),
             )
             .at("/error/code")
+            .expected(openai_code(status))
             .actual(format!("{code:?}")),
         );
     }
     match err.get("type") {
+        Some(Value::String(t)) if NULL_AS_TEXT.contains(&t.as_str()) => {} // err.envelope's
         Some(Value::String(t)) if is_class_name(t) => cx.push(
             Finding::new(
                 "err.code_and_type_types",
@@ -142,6 +216,17 @@ fn code_and_type(cx: &mut Cx) {
             .actual(format!("{t:?}"))
             .sdk("clients that branch on `type` (retry on server_error, surface invalid_request_error) miss it"),
         ),
+        Some(Value::String(t)) if !t.is_empty() && !OPENAI_ERROR_TYPES.contains(&t.as_str()) => {
+            cx.push(
+                Finding::new(
+                    "err.code_and_type_types",
+                    Info,
+                    format!("`error.type` is {t:?}, not a type OpenAI is known to send ({})", OPENAI_ERROR_TYPES.join(", ")),
+                )
+                .at("/error/type")
+                .actual(format!("{t:?}")),
+            );
+        }
         Some(Value::String(_)) | None => {}
         Some(other) => cx.push(
             Finding::new(
@@ -155,6 +240,18 @@ fn code_and_type(cx: &mut Cx) {
         ),
     }
 }
+
+/// The `error.type` values OpenAI's API is seen sending (OpenAPI Error.type: "e.g.
+/// `invalid_request_error`, `server_error`"; `insufficient_quota`, and `requests` or `tokens`
+/// on rate limits, in real answers). The list is not closed, so another value is only info:
+/// clients that branch on the type do not recognise it.
+const OPENAI_ERROR_TYPES: [&str; 5] = [
+    "invalid_request_error",
+    "server_error",
+    "insufficient_quota",
+    "requests",
+    "tokens",
+];
 
 /// `NotFoundError`, `InternalServerError`, `ValidationException`: a server's class name.
 fn is_class_name(t: &str) -> bool {
@@ -492,6 +589,103 @@ mod tests {
         let body = r#"{"error":{"message":"slow","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
         let v = judge(&c, 429, "application/json", body);
         assert_eq!(ids(&v), ["err.retry_headers warning"]);
+    }
+
+    /// The example of what OpenAI sends fits the status (it said `rate_limit_exceeded` for
+    /// LiteLLM's 400 and 401 alike).
+    #[test]
+    fn the_code_example_fits_the_status() {
+        let message = |status: u16, code: &str| {
+            let body = format!(
+                r#"{{"error":{{"message":"m","type":"invalid_request_error","param":null,"code":{code}}}}}"#
+            );
+            let v = judge(
+                &err_case("malformed_json"),
+                status,
+                "application/json",
+                &body,
+            );
+            let f = v
+                .findings
+                .iter()
+                .find(|f| f.check == "err.code_and_type_types")
+                .expect("a code finding");
+            f.message.clone()
+        };
+        for (status, code, needle) in [
+            (400, r#""400""#, "`invalid_value`"),
+            (401, r#""401""#, "`invalid_api_key`"),
+            (404, "404", "`model_not_found`"),
+            (429, r#""429""#, "`rate_limit_exceeded`"),
+            (500, "500", "null, with `type: server_error`"),
+        ] {
+            let m = message(status, code);
+            assert!(m.contains(&format!("for a {status} OpenAI sends")), "{m}");
+            assert!(m.contains(needle), "{status}: {m}");
+            if status != 429 {
+                assert!(!m.contains("rate_limit_exceeded"), "{status}: {m}");
+            }
+        }
+    }
+
+    /// LiteLLM 1.106.2 answers a missing key with `"type": "auth_error", "param": "None"` and
+    /// adds `provider_specific_fields` to other errors: none of it was reported.
+    #[test]
+    fn null_as_text_vendor_types_and_vendor_fields() {
+        let c = err_case("missing_key");
+        let litellm_401 = r#"{"error":{"message":"Authentication Error, No api key passed in.","type":"auth_error","param":"None","code":null}}"#;
+        let v = judge(&c, 401, "application/json", litellm_401);
+        let found: Vec<String> = v
+            .findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}",
+                    f.check,
+                    f.severity,
+                    f.path.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "err.envelope warning /error/param",
+                "err.code_and_type_types info /error/type"
+            ]
+        );
+        assert!(v.findings[0].message.contains(r#"`e.param == "None"`"#));
+        for text in ["null", "undefined", "<nil>"] {
+            let body = OPENAI_404.replace(r#""param":null"#, &format!(r#""param":"{text}""#));
+            let v = judge(&err_case("unknown_model"), 404, "application/json", &body);
+            assert_eq!(ids(&v), ["err.envelope warning"], "{text}");
+        }
+        // A placeholder type is reported once, as the placeholder.
+        let body = OPENAI_404.replace("invalid_request_error", "None");
+        let v = judge(&err_case("unknown_model"), 404, "application/json", &body);
+        assert_eq!(ids(&v), ["err.envelope warning"]);
+        // Vendor fields beside OpenAI's four: info, once.
+        let body = OPENAI_404.replace(
+            r#""code":"model_not_found""#,
+            r#""code":"model_not_found","provider_specific_fields":{"error":"x"}"#,
+        );
+        let v = judge(&err_case("unknown_model"), 404, "application/json", &body);
+        assert_eq!(ids(&v), ["err.envelope info"]);
+        assert!(v.findings[0].message.contains("provider_specific_fields"));
+        // OpenAI's own types raise nothing.
+        for t in ["server_error", "insufficient_quota", "tokens"] {
+            let body = OPENAI_404.replace("invalid_request_error", t);
+            let v = judge(&err_case("unknown_model"), 404, "application/json", &body);
+            assert_eq!(ids(&v), Vec::<String>::new(), "{t}");
+        }
+    }
+
+    /// An info finding at `/error` must not hide the schema's findings inside it.
+    #[test]
+    fn vendor_fields_do_not_hide_a_missing_param() {
+        let body = r#"{"error":{"message":"m","type":"invalid_request_error","code":null,"x":1}}"#;
+        let v = judge(&err_case("unknown_model"), 404, "application/json", body);
+        assert_eq!(ids(&v), ["err.envelope info", "err.schema violation"]);
     }
 
     #[test]

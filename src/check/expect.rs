@@ -278,6 +278,24 @@ fn describe_op(op: &AssertOp) -> String {
     }
 }
 
+/// The catalog checks that judge what `expect.content_is_json` asks, when the request set a
+/// `response_format`.
+const CONTENT_CHECKS: [&str; 2] = ["json.object_mode_valid", "json.schema_enforced_or_rejected"];
+/// The catalog checks that judge what `expect.tool_args_valid` asks.
+const ARGUMENT_CHECKS: [&str; 2] = ["tools.arguments_valid_json", "tools.arguments_is_string"];
+
+/// Whether one of `checks` already failed the case at `path`: then an assertion about the same
+/// thing there says nothing new, and is left out so that one defect is reported once. The
+/// catalog finding is the one kept: it names the rule (which reports compare across targets),
+/// what it breaks in the SDKs, and why it is as bad as it is. A milder catalog finding (JSON cut
+/// by the token cap: info; a non-strict schema: warning) does not fail the case, so the suite's
+/// stricter expectation still speaks.
+fn failed_by_catalog(cx: &Cx, checks: &[&str], path: &str) -> bool {
+    cx.findings.iter().any(|f| {
+        f.severity >= Violation && checks.contains(&f.check) && f.path.as_deref() == Some(path)
+    })
+}
+
 fn content_is_json(cx: &mut Cx, loc: &crate::diag::Location) {
     let schema = match &cx.req.response_format {
         crate::check::request::ResponseFormat::JsonSchema { schema, .. } => schema.cloned(),
@@ -301,6 +319,9 @@ fn content_is_json(cx: &mut Cx, loc: &crate::diag::Location) {
     };
     for (i, choice) in choices.iter().enumerate() {
         let at = format!("/choices/{i}/message/content");
+        if failed_by_catalog(cx, &CONTENT_CHECKS, &at) {
+            continue;
+        }
         let content = choice.pointer("/message/content");
         let Some(Value::String(text)) = content else {
             cx.push(
@@ -365,6 +386,9 @@ fn tool_args_valid(cx: &mut Cx, loc: &crate::diag::Location) {
         for (j, call) in calls.iter().enumerate() {
             seen += 1;
             let at = format!("/choices/{i}/message/tool_calls/{j}/function/arguments");
+            if failed_by_catalog(cx, &ARGUMENT_CHECKS, &at) {
+                continue;
+            }
             let name = call
                 .pointer("/function/name")
                 .and_then(Value::as_str)
@@ -491,6 +515,80 @@ mod tests {
         let v = judge(&c, 400, "application/json", body);
         assert_eq!(ids(&v), ["assert.status violation"]);
         assert!(v.findings[0].message.contains("nope"));
+    }
+
+    /// `json.object_mode_valid` and `assert.content_is_json` used to both report the same fenced
+    /// content at the same place (LiteLLM review): the catalog's violation stands alone; a
+    /// milder catalog finding leaves the suite's assertion in place.
+    #[test]
+    fn an_assertion_does_not_repeat_a_catalog_violation_at_the_same_place() {
+        let fenced = OK_BODY.replace(
+            r#""content":"hi""#,
+            r#""content":"```json\n{\"a\":1}\n```""#,
+        );
+        let findings = |req: &str, expect: &str, body: &str| {
+            ids(&judge(
+                &chat_case(req, expect),
+                200,
+                "application/json",
+                body,
+            ))
+        };
+        let expect = "    expect: {content_is_json: true}\n";
+        let json_object = "{model: m, response_format: {type: json_object}, messages: [{role: user, content: json}]}";
+        assert_eq!(
+            findings(json_object, expect, &fenced),
+            ["json.object_mode_valid violation"]
+        );
+        let strict = "{model: m, response_format: {type: json_schema, json_schema: {name: s, strict: true, schema: {type: object}}}, messages: [{role: user, content: json}]}";
+        assert_eq!(
+            findings(strict, expect, &fenced),
+            ["json.schema_enforced_or_rejected violation"]
+        );
+        // Not strict: the catalog only warns, the suite still expects JSON.
+        let loose = strict.replace("strict: true", "strict: false");
+        assert_eq!(
+            findings(&loose, expect, &fenced),
+            [
+                "json.schema_enforced_or_rejected warning",
+                "assert.content_is_json violation"
+            ]
+        );
+        // Cut by the token cap: the catalog says info (OpenAI cuts JSON too), the suite fails.
+        let cut = fenced.replace(r#""finish_reason":"stop""#, r#""finish_reason":"length""#);
+        assert_eq!(
+            findings(json_object, expect, &cut),
+            [
+                "json.object_mode_valid info",
+                "assert.content_is_json violation"
+            ]
+        );
+
+        // The same rule for tool arguments: a strict tool's broken arguments are the catalog's
+        // violation, a non-strict tool's only its warning.
+        let tools = |strict: bool| {
+            format!(
+                "{{model: m, tools: [{{type: function, function: {{name: f, strict: {strict}, parameters: {{type: object}}}}}}], messages: [{{role: user, content: hi}}]}}"
+            )
+        };
+        let call = OK_BODY
+            .replace(
+                r#""content":"hi""#,
+                r#""content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":"}}]"#,
+            )
+            .replace(r#""finish_reason":"stop""#, r#""finish_reason":"tool_calls""#);
+        let expect = "    expect: {tool_args_valid: true}\n";
+        assert_eq!(
+            findings(&tools(true), expect, &call),
+            ["tools.arguments_valid_json violation"]
+        );
+        assert_eq!(
+            findings(&tools(false), expect, &call),
+            [
+                "tools.arguments_valid_json warning",
+                "assert.tool_args_valid violation"
+            ]
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! The judge first decides whether the run could tell at all (transport failure: error; 429,
 //! 402, 503 or a rejected key: inconclusive), then runs every catalog check that fits the
 //! exchange (or those the case selects), then the suite's assertions. Schema findings at a path
-//! another check already explained are dropped, so one problem is reported once.
+//! another check already explained are dropped, and so is an assertion about what a catalog
+//! check already failed at the same path (`content_is_json`, `tool_args_valid`): one problem is
+//! reported once.
 
 mod chat;
 pub mod chunk;
@@ -242,9 +244,10 @@ impl<'a> Cx<'a> {
         })
     }
 
-    /// Schema findings: appended last, and dropped where a specific check already spoke about
-    /// the same place, an enclosing one or one inside it (an `anyOf` failing at a tool call
-    /// because its arguments are an object is the same problem).
+    /// Schema findings: appended last, and dropped where a specific check already found a
+    /// problem at the same place, an enclosing one or one inside it (an `anyOf` failing at a
+    /// tool call because its arguments are an object is the same problem). An info finding
+    /// there (vendor fields in `usage`, `error` or `data`) explains nothing away.
     fn push_schema_errors(&mut self, check: &'static str, schema_name: &str, instance: &Value) {
         for e in crate::schema::validate(schema_name, instance) {
             if tolerated_spec_gap(&e.instance_path, instance) {
@@ -259,13 +262,38 @@ impl<'a> Cx<'a> {
             if self
                 .findings
                 .iter()
-                .any(|f| f.path.as_deref().is_some_and(related))
+                .any(|f| f.severity > Severity::Info && f.path.as_deref().is_some_and(related))
             {
                 continue;
             }
             self.push(Finding::new(check, Severity::Violation, e.message).at(e.instance_path));
         }
     }
+}
+
+/// The info finding naming the vendor members of an object (its `keys` not in `known`, each
+/// once, sorted), if it has any: extras are worth knowing, not wrong.
+pub(crate) fn vendor_fields<'k>(
+    check: &'static str,
+    whose: &str,
+    at: &str,
+    keys: impl IntoIterator<Item = &'k String>,
+    known: &[&str],
+) -> Option<Finding> {
+    let extras: std::collections::BTreeSet<&str> = keys
+        .into_iter()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    (!extras.is_empty()).then(|| {
+        let list: Vec<&str> = extras.into_iter().collect();
+        Finding::new(
+            check,
+            Severity::Info,
+            format!("vendor fields {whose}: {}", list.join(", ")),
+        )
+        .at(at)
+    })
 }
 
 /// Places where OpenAI's own API sends what its published schema does not allow, so that
@@ -657,6 +685,26 @@ mod tests {
         let body = OK_BODY.replace(r#""object":"chat.completion","#, "");
         let v = judge(&c, 200, "application/json", &body);
         assert_eq!(ids(&v), ["assert.status violation"]);
+    }
+
+    /// An info finding about vendor fields in `usage` used to hide the schema's finding that
+    /// a required member inside it is missing.
+    #[test]
+    fn info_findings_do_not_hide_schema_findings_under_them() {
+        let body = OK_BODY.replace(r#","total_tokens":4"#, r#","cost":0.1"#);
+        let v = judge(&chat_case(PLAIN, ""), 200, "application/json", &body);
+        let found: Vec<String> = v
+            .findings
+            .iter()
+            .map(|f| format!("{} {}", f.check, f.path.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "usage.details_shape /usage",
+                "resp.schema /usage/total_tokens"
+            ]
+        );
     }
 
     #[test]

@@ -100,6 +100,9 @@ pub(super) fn check_list(cx: &mut Cx) {
                                 .at("/data"),
                         );
                     }
+                    if let Some(f) = vendor_fields(items) {
+                        cx.push(f);
+                    }
                 }
                 Some(other) => cx.push(
                     Finding::new(
@@ -129,6 +132,25 @@ pub(super) fn check_list(cx: &mut Cx) {
             .at(""),
         ),
     }
+}
+
+/// The members of OpenAI's Model object.
+const MODEL_FIELDS: [&str; 4] = ["id", "object", "created", "owned_by"];
+
+/// `models.list_shape` (info): members of the listed models beyond OpenAI's four, once for the
+/// whole list (extras are tolerated; clients may read them, typed ones drop them).
+fn vendor_fields(items: &[Value]) -> Option<Finding> {
+    let keys = items
+        .iter()
+        .filter_map(Value::as_object)
+        .flat_map(|m| m.keys());
+    super::vendor_fields(
+        "models.list_shape",
+        "on listed models",
+        "/data",
+        keys,
+        &MODEL_FIELDS,
+    )
 }
 
 /// `models.retrieve` on a 2xx `GET /models/{id}`.
@@ -230,6 +252,20 @@ mod tests {
                 "models.schema /data/0/owned_by"
             ]
         );
+    }
+
+    /// LiteLLM's models carry `mode`, `max_input_tokens` and `max_output_tokens`: tolerated,
+    /// reported once as info.
+    #[test]
+    fn vendor_fields_on_listed_models_are_info() {
+        let body = r#"{"data":[{"id":"a","object":"model","created":1,"owned_by":"o","mode":"chat","max_input_tokens":128000},{"id":"b","object":"model","created":1,"owned_by":"o","max_output_tokens":16384}],"object":"list"}"#;
+        let v = judge(&list_case(), 200, "application/json", body);
+        assert_eq!(ids(&v), ["models.list_shape info"]);
+        assert_eq!(
+            v.findings[0].message,
+            "vendor fields on listed models: max_input_tokens, max_output_tokens, mode"
+        );
+        assert_eq!(v.outcome, crate::check::Outcome::Pass);
     }
 
     #[test]

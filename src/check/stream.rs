@@ -281,9 +281,16 @@ pub struct StreamJudge<'a> {
     envelope_reported: bool,
     vendor_keys: BTreeMap<String, usize>,
     choices: BTreeMap<u64, ChoiceState>,
-    usage_trailers: Vec<(usize, Value)>,
+    /// `choices: []` chunks with usage: how many, and the event of the first.
+    usage_trailers: usize,
+    first_usage_trailer: Option<usize>,
     usage_on_choice_chunks: usize,
     usage_null_or_absent: usize,
+    /// The last non-null usage of any chunk (trailer or not) and its event: what the
+    /// reassembled answer reports.
+    last_usage: Option<(usize, Value)>,
+    /// The event of the last chunk.
+    last_chunk_event: Option<usize>,
     failure: Option<String>,
     aborted: Option<String>,
     /// Some event had a known SSE field or a comment: the body is an event stream at all.
@@ -325,9 +332,12 @@ impl<'a> StreamJudge<'a> {
             envelope_reported: false,
             vendor_keys: BTreeMap::new(),
             choices: BTreeMap::new(),
-            usage_trailers: Vec::new(),
+            usage_trailers: 0,
+            first_usage_trailer: None,
             usage_on_choice_chunks: 0,
             usage_null_or_absent: 0,
+            last_usage: None,
+            last_chunk_event: None,
             failure: None,
             aborted: None,
             sse_seen: false,
@@ -676,17 +686,20 @@ impl<'a> StreamJudge<'a> {
         let at = |suffix: &str| format!("/events/{n}{suffix}");
         self.metrics.chunks += 1;
         self.first_chunk_event.get_or_insert(n);
+        self.last_chunk_event = Some(n);
         self.envelope(n, &facts);
         if let Some(raw) = &raw {
             self.structure(n, raw);
         }
-        if facts.usage.is_none() {
-            self.usage_null_or_absent += 1;
+        match &facts.usage {
+            Some(u) => self.last_usage = Some((n, u.clone())),
+            None => self.usage_null_or_absent += 1,
         }
         match &facts.choices {
             Choices::List(list) if list.is_empty() => {
-                if let Some(u) = &facts.usage {
-                    self.usage_trailers.push((n, u.clone()));
+                if facts.usage.is_some() {
+                    self.usage_trailers += 1;
+                    self.first_usage_trailer.get_or_insert(n);
                     if !self.include_usage {
                         self.push(
                             Finding::new(
@@ -719,8 +732,9 @@ impl<'a> StreamJudge<'a> {
                 }
             }
             other => {
-                if let Some(u) = &facts.usage {
-                    self.usage_trailers.push((n, u.clone()));
+                if facts.usage.is_some() {
+                    self.usage_trailers += 1;
+                    self.first_usage_trailer.get_or_insert(n);
                 }
                 self.push(
                 Finding::new(
@@ -1372,7 +1386,7 @@ impl<'a> StreamJudge<'a> {
             ));
         }
         // Usage discipline.
-        let trailers = self.usage_trailers.len();
+        let trailers = self.usage_trailers;
         if self.include_usage {
             if trailers == 0
                 && self.usage_on_choice_chunks == 0
@@ -1404,16 +1418,30 @@ impl<'a> StreamJudge<'a> {
                     format!("{} chunk(s) with choices carry usage besides the trailer; they should carry `usage: null`", self.usage_on_choice_chunks),
                 ));
             }
-            if let (Some((t, _)), Some(last_finish)) = (
-                self.usage_trailers.first(),
-                self.choices.values().filter_map(|c| c.finish_event).max(),
-            ) && *t < last_finish
+            let last_finish = self.choices.values().filter_map(|c| c.finish_event).max();
+            if let (Some(t), Some(last_finish)) = (self.first_usage_trailer, last_finish)
+                && t < last_finish
             {
                 self.push(Finding::new(
                     "usage.include_usage_trailer",
                     Warning,
                     format!("the usage trailer (chunk {t}) comes before the last finish_reason (chunk {last_finish})"),
                 ));
+            } else if let (Some((u, _)), Some(last)) = (&self.last_usage, self.last_chunk_event)
+                && *u < last
+            {
+                // The stream helpers copy each chunk's `usage` over the last one (openai-python
+                // `ChatCompletionStreamState._accumulate_chunk`: `completion_snapshot.usage =
+                // chunk.usage`; openai-node `#accumulateChatCompletion`: `Object.assign(snapshot,
+                // rest)`), so usage followed by more chunks is lost to them.
+                self.push(
+                    Finding::new(
+                        "usage.include_usage_trailer",
+                        Warning,
+                        format!("the last usage (chunk {u}) is followed by more chunks (the last is chunk {last}); usage belongs on the last chunk before [DONE]"),
+                    )
+                    .sdk("openai-python's stream helper (and openai-node's, when the later chunks say `usage: null`) keeps the last chunk's usage: the final completion has none"),
+                );
             }
         } else if trailers > 0 || self.usage_on_choice_chunks > 0 {
             let every = self.usage_on_choice_chunks + trailers >= self.metrics.chunks.max(2) - 1;
@@ -1618,7 +1646,10 @@ impl<'a> StreamJudge<'a> {
             "model": self.model,
             "choices": choices,
         });
-        if let Some((_, usage)) = self.usage_trailers.last() {
+        // Usage from whichever chunk carried it last, trailer or not: what user code reading
+        // `chunk.usage` on every chunk gets (a usage on a chunk with choices is reported by
+        // `usage.include_usage_trailer`, not lost here).
+        if let Some((_, usage)) = &self.last_usage {
             body["usage"] = usage.clone();
         }
         body
@@ -1949,6 +1980,46 @@ mod tests {
                 "chunk.usage_field_discipline warning"
             ]
         );
+    }
+
+    /// LiteLLM 1.106.2 sends the include_usage usage on a last chunk that still has a choice
+    /// (`choices: [{"index": 0, "delta": {}}]`): the shape is warned about, but the usage is
+    /// not lost (a false `/usage` missing before).
+    #[test]
+    fn usage_on_a_chunk_with_choices_is_kept() {
+        let req = r#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#;
+        let usage = r#"{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"cost":6e-6}"#;
+        let last = format!(
+            r#"data: {{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{{}},"finish_reason":null}}],"usage":{usage}}}"#
+        ) + "\n\n";
+        let litellm = openai_stream().replace("data: [DONE]", &(last + "data: [DONE]"));
+        let r = judge(req, &litellm);
+        assert_eq!(ids(&r), ["usage.include_usage_trailer warning"]);
+        assert!(r.findings[0].message.contains("not in a separate"));
+        assert_eq!(r.reassembled["usage"]["total_tokens"], 3);
+        assert_eq!(r.reassembled["usage"]["cost"], 6e-6);
+
+        // Usage on the finish chunk, then one more chunk without it: the SDK stream helpers
+        // take each chunk's usage, so theirs is gone; the reassembled answer keeps it.
+        let on_finish = openai_stream()
+            .replace(
+                r#""finish_reason":"stop"}]}"#,
+                &format!(r#""finish_reason":"stop"}}],"usage":{usage}}}"#),
+            )
+            .replace("data: [DONE]", &(chunk("{}", "null") + "data: [DONE]"));
+        let r = judge(req, &on_finish);
+        assert_eq!(
+            ids(&r),
+            [
+                "usage.include_usage_trailer warning",
+                "usage.include_usage_trailer warning"
+            ],
+            "{:#?}",
+            r.findings
+        );
+        assert!(r.findings[1].message.contains("followed by more chunks"));
+        assert!(r.findings[1].sdk.is_some());
+        assert_eq!(r.reassembled["usage"]["total_tokens"], 3);
     }
 
     #[test]
