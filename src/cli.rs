@@ -83,6 +83,13 @@ pub struct RunArgs {
     /// Streams: most events read [default: 1000000].
     #[arg(long, value_name = "N")]
     pub max_events: Option<usize>,
+    /// Requests per second to each target that sets no `rate_limit` of its own [default: no limit].
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<f64>,
+    /// Write the checks x targets matrix as Markdown to PATH [default: reports/matrix.md when
+    /// there are two or more targets].
+    #[arg(long, value_name = "PATH")]
+    pub matrix: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -210,6 +217,7 @@ fn run_command(args: RunArgs) -> u8 {
         max_gap: args.max_gap,
         max_stream_bytes: args.max_stream_bytes,
         max_events: args.max_events,
+        rate_limit: args.rate_limit,
     };
     let settings = match config::resolve(&flags, &env, &cwd) {
         Ok(s) => s,
@@ -254,18 +262,31 @@ fn run_command(args: RunArgs) -> u8 {
 
     let rt = runtime();
     rt.block_on(async move {
-        // No target anywhere: start the reference gateway in-process.
+        // No target anywhere: start the reference gateway in-process, every dialect at once, and
+        // test each as a target of its own, side by side.
         let (targets, gateway) = if settings.targets.is_empty() {
             if args.list {
-                (vec![embedded_target("http://127.0.0.1:0/v1".into(), None)], None)
+                let models = GatewayOptions::default().models;
+                let targets = embedded_targets(None, settings.rate_limit, |name| {
+                    let dialect: crate::gateway::Dialect = name.parse().ok()?;
+                    let url = format!("http://127.0.0.1:0/{name}{}", dialect.base_path());
+                    Some((url, dialect.model_ids(&models)))
+                });
+                (targets, None)
             } else {
                 let key = random_key();
                 let options = GatewayOptions {
                     api_key: key.clone(),
+                    dialect: None,
                     ..GatewayOptions::default()
                 };
                 match Gateway::start(([127, 0, 0, 1], 0).into(), options).await {
-                    Ok(gw) => (vec![embedded_target(gw.base_url(), Some(Secret::new(key)))], Some(gw)),
+                    Ok(gw) => {
+                        let targets = embedded_targets(Some(Secret::new(key)), settings.rate_limit, |name| {
+                            Some((gw.base_url_for(name)?, gw.models_for(name)?))
+                        });
+                        (targets, Some(gw))
+                    }
                     Err(e) => return setup_error(format!("failed to start the reference gateway: {e}")),
                 }
             }
@@ -353,19 +374,32 @@ fn run_command(args: RunArgs) -> u8 {
     })
 }
 
-fn embedded_target(base_url: String, key: Option<Secret>) -> Target {
-    Target {
-        name: "reference".into(),
-        base_url,
-        api_key_env: "(generated for the embedded gateway)".into(),
-        api_key: key,
-        headers: Vec::new(),
-        profile: "openai".into(),
-        models: vec![GatewayOptions::default().models[0].clone()],
-        concurrency: None,
-        rate_limit: None,
-        extra_capabilities: Vec::new(),
-    }
+/// One target per dialect of the embedded gateway, named after its profile: the dialect's base
+/// URL and first served model (from `locate`), and fault injection on request (the gateway
+/// misbehaves when a case asks it to).
+fn embedded_targets(
+    key: Option<Secret>,
+    rate_limit: Option<f64>,
+    locate: impl Fn(&str) -> Option<(String, Vec<String>)>,
+) -> Vec<Target> {
+    crate::gateway::Dialect::names()
+        .into_iter()
+        .filter_map(|name| {
+            let (base_url, models) = locate(name)?;
+            Some(Target {
+                name: name.to_owned(),
+                base_url,
+                api_key_env: "(generated for the embedded gateway)".into(),
+                api_key: key.clone(),
+                headers: Vec::new(),
+                profile: name.to_owned(),
+                models: models.into_iter().take(1).collect(),
+                concurrency: None,
+                rate_limit,
+                extra_capabilities: vec![crate::suite::Capability::FaultInjection],
+            })
+        })
+        .collect()
 }
 
 /// A per-run key for the embedded gateway: random enough that no other process guesses it.
