@@ -233,7 +233,10 @@ pub fn resolve(
         if !valid_rate(r) {
             return Err(ConfigError::new(
                 format!("--rate-limit {r} is not a positive number of requests per second"),
-                Some("pass e.g. --rate-limit 5, or --rate-limit 0.5 for one request every 2 s".to_owned()),
+                Some(
+                    "pass e.g. --rate-limit 5, or --rate-limit 0.5 for one request every 2 s"
+                        .to_owned(),
+                ),
             ));
         }
         settings.rate_limit = Some(r);
@@ -858,9 +861,8 @@ mod tests {
         let (dir, mut flags) = with_file(
             "targets:\n  slow:\n    base_url: http://127.0.0.1:1/v1\n    models: [m]\n    rate_limit: 0.5\n  fast:\n    base_url: http://127.0.0.1:2/v1\n    models: [m]\n",
         );
-        let rates = |s: &Settings| -> Vec<Option<f64>> {
-            s.targets.iter().map(|t| t.rate_limit).collect()
-        };
+        let rates =
+            |s: &Settings| -> Vec<Option<f64>> { s.targets.iter().map(|t| t.rate_limit).collect() };
         let s = resolve(&flags, &env(&[]), dir.path()).unwrap();
         assert_eq!(rates(&s), [Some(0.5), None]);
         flags.rate_limit = Some(4.0);
@@ -890,7 +892,10 @@ mod tests {
         );
         for bad in ["-2", ".inf", ".nan", "fast", "[1]"] {
             let e = file_error(bad);
-            assert!(e.contains("must be a positive number") && !e.contains('\n'), "{bad}: {e}");
+            assert!(
+                e.contains("must be a positive number") && !e.contains('\n'),
+                "{bad}: {e}"
+            );
         }
         let dir = tempdir::Dir::new();
         for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
@@ -901,7 +906,10 @@ mod tests {
             let e = resolve(&flags, &env(&[]), dir.path())
                 .unwrap_err()
                 .to_string();
-            assert!(e.starts_with("--rate-limit ") && e.contains("(hint: pass e.g. --rate-limit 5"), "{e}");
+            assert!(
+                e.starts_with("--rate-limit ") && e.contains("(hint: pass e.g. --rate-limit 5"),
+                "{e}"
+            );
         }
     }
 
