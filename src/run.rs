@@ -236,6 +236,7 @@ pub async fn execute(
                     reason: Some(reason.clone()),
                     findings: Vec::new(),
                     stream: None,
+                    checked: check::applicable::expected(case),
                 },
                 exchange: None,
                 elapsed: Duration::ZERO,

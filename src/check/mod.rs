@@ -7,6 +7,7 @@
 //! exchange (or those the case selects), then the suite's assertions. Schema findings at a path
 //! another check already explained are dropped, so one problem is reported once.
 
+pub mod applicable;
 mod chat;
 pub mod chunk;
 mod errors;
@@ -147,6 +148,9 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
     /// For streamed answers: timing and the SDKs' fate.
     pub stream: Option<StreamInfo>,
+    /// The checks that looked at the exchange ([`applicable`]); for a skipped case, those its
+    /// expected answer would have exercised.
+    pub checked: Vec<&'static str>,
 }
 
 /// How strict the judge is.
@@ -329,6 +333,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
             )),
             findings: Vec::new(),
             stream: None,
+            checked: Vec::new(),
         };
     };
     // A broken transport leaves a non-stream body unjudgeable; a stream is judged as far as it
@@ -349,6 +354,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
             reason: broken,
             findings: Vec::new(),
             stream: observed.stream.map(StreamInfo::from),
+            checked: Vec::new(),
         };
     }
     let body = match stream_report {
@@ -432,11 +438,17 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
     } else {
         (Outcome::Pass, None)
     };
+    let kind = applicable::Kind {
+        endpoint,
+        status: cx.status,
+        streamed: cx.streamed,
+    };
     Verdict {
         outcome,
         reason,
         findings,
         stream: observed.stream.map(StreamInfo::from),
+        checked: applicable::checked(case, kind),
     }
 }
 
