@@ -19,7 +19,7 @@ use crate::diag::did_you_mean;
 use crate::exit;
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::plan;
-use crate::report::{Redacting, json::JsonLines, terminal::Terminal};
+use crate::report::{Redacting, json::JsonLines, matrix::MatrixReporter, terminal::Terminal};
 use crate::run::{self, FanOut, Reporter, RunOptions};
 use crate::schema;
 use crate::suite;
@@ -170,6 +170,9 @@ pub enum SchemasCommand {
         check: bool,
     },
 }
+
+/// Where the matrix goes when a run has several targets and `--matrix` names no file.
+const DEFAULT_MATRIX_PATH: &str = "reports/matrix.md";
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     config::parse_duration(s)
@@ -354,11 +357,31 @@ fn run_command(args: RunArgs) -> u8 {
             },
         };
         let stdout = Redacting::new(std::io::stdout(), &secrets);
+        let color = use_color(args.color, std::io::stdout().is_terminal());
         let reporter: Box<dyn Reporter + Send> = match args.format {
-            Format::Human => Box::new(Terminal::new(stdout, use_color(args.color, std::io::stdout().is_terminal()))),
+            Format::Human => Box::new(Terminal::new(stdout, color)),
             Format::Json => Box::new(JsonLines::new(stdout)),
         };
-        let mut fan = FanOut(vec![reporter]);
+        // Side by side: the matrix, in the terminal (before the summary) and as Markdown.
+        let mut targets_run: Vec<&str> = Vec::new();
+        for &i in &selected {
+            let name = plan.cases[i].target.name.as_str();
+            if !targets_run.contains(&name) {
+                targets_run.push(name);
+            }
+        }
+        let several = targets_run.len() >= 2;
+        let matrix_path = args
+            .matrix
+            .clone()
+            .or_else(|| several.then(|| PathBuf::from(DEFAULT_MATRIX_PATH)));
+        let matrix_out = (several && args.format == Format::Human)
+            .then(|| Redacting::new(std::io::stdout(), &secrets));
+        let mut fan = FanOut(Vec::new());
+        if matrix_path.is_some() || matrix_out.is_some() {
+            fan.0.push(Box::new(MatrixReporter::new(matrix_out, color, matrix_path, &secrets)));
+        }
+        fan.0.push(reporter);
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
         };

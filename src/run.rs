@@ -12,10 +12,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, Semaphore, SemaphorePermit, mpsc};
 
-use crate::check::stream::{StreamJudge, StreamLimits};
+use serde_json::Value;
+
+use crate::check::stream::{StreamJudge, StreamLimits, StreamReport};
 use crate::check::{self, Judging, Observed, Outcome, Verdict};
 use crate::exchange::Exchange;
-use crate::plan::{Plan, PlannedCase};
+use crate::plan::{Plan, PlannedCase, PlannedRequest};
+use crate::suite::Method;
 use crate::transport::{Observer, Transport};
 
 /// The result of one case, as reporters see it.
@@ -25,8 +28,11 @@ pub struct CaseReport {
     pub verdict: Verdict,
     /// `None` for skipped cases.
     pub exchange: Option<Exchange>,
-    /// Wall time of the exchange.
+    /// Wall time of the exchange (and of its companion, without the waits for a slot).
     pub elapsed: Duration,
+    /// What the target charged, by its `usage.cost`, for the 2xx chat answers of the case (the
+    /// companion's included); `None` when no answer reported a cost.
+    pub cost: Option<f64>,
 }
 
 /// Counts per outcome.
@@ -195,6 +201,32 @@ impl Observer for StreamObserver<'_> {
     }
 }
 
+/// `usage.cost` of a 2xx chat completion: from the reassembled stream when the answer was
+/// judged as one, else from the JSON body. Gateways that bill per request (ml-router) report it;
+/// OpenAI does not.
+fn reported_cost(
+    request: &PlannedRequest,
+    exchange: &Exchange,
+    stream: Option<&StreamReport>,
+) -> Option<f64> {
+    let path = request.path.split('?').next().unwrap_or("");
+    let chat =
+        request.method == Method::Post && path.trim_end_matches('/').ends_with("/chat/completions");
+    if !chat || !exchange.status().is_some_and(|s| (200..300).contains(&s)) {
+        return None;
+    }
+    let cost = |body: &Value| body.pointer("/usage/cost").and_then(Value::as_f64);
+    match stream.filter(|r| !r.not_sse) {
+        Some(r) => cost(&r.reassembled),
+        // Most bodies hold no cost: look before parsing.
+        None if memchr::memmem::find(&exchange.body, b"\"cost\"").is_none() => None,
+        None => serde_json::from_slice(&exchange.body)
+            .ok()
+            .as_ref()
+            .and_then(cost),
+    }
+}
+
 /// Runs the selected cases of the plan (indices into `plan.cases`). When `interrupt` completes
 /// (the CLI passes Ctrl-C), cases still in flight are abandoned and the ones that finished are
 /// reported; pass `std::future::pending()` to run to the end.
@@ -240,6 +272,7 @@ pub async fn execute(
                 },
                 exchange: None,
                 elapsed: Duration::ZERO,
+                cost: None,
             };
             let _ = tx.send((pos, report));
             continue;
@@ -298,6 +331,15 @@ pub async fn execute(
                 companion: companion.as_ref(),
             };
             let verdict = check::judge_observed(&case, observed, judging);
+            let cost = [
+                reported_cost(&case.request, &exchange, stream.as_ref()),
+                companion
+                    .as_ref()
+                    .and_then(|ex| reported_cost(&case.request, ex, None)),
+            ]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| a + b);
             let _ = tx.send((
                 pos,
                 CaseReport {
@@ -305,6 +347,7 @@ pub async fn execute(
                     verdict,
                     exchange: Some(exchange),
                     elapsed,
+                    cost,
                 },
             ));
         }));
