@@ -610,8 +610,10 @@ mod tests {
     }
 
     fn streamed(mut v: Verdict, ttft_ms: f64) -> Verdict {
-        let mut metrics = crate::check::stream::StreamMetrics::default();
-        metrics.first_token_ms = Some(ttft_ms);
+        let metrics = crate::check::stream::StreamMetrics {
+            first_token_ms: Some(ttft_ms),
+            ..Default::default()
+        };
         v.stream = Some(StreamInfo {
             metrics,
             sdk: Default::default(),
