@@ -398,9 +398,10 @@ fn run_command(args: RunArgs) -> u8 {
 }
 
 /// One target per dialect of the embedded gateway, named after its profile: the dialect's base
-/// URL and first served model (from `locate`), and fault injection on request (the gateway
-/// misbehaves when a case asks it to).
-fn embedded_targets(
+/// URL and first served model (from `locate`, given a dialect's name), and fault injection on
+/// request (the gateway misbehaves when a case asks it to). `gatecheck run` with no target runs
+/// these; so does `tests/reference.rs`.
+pub fn embedded_targets(
     key: Option<Secret>,
     rate_limit: Option<f64>,
     locate: impl Fn(&str) -> Option<(String, Vec<String>)>,

@@ -22,8 +22,8 @@
 //! the stream-only and non-stream-only rules only where they run (`resp.*` reads non-stream
 //! bodies; chunks have their own rules). A check listed here
 //! may still have found nothing to look at inside the body (no `logprobs`, no usage); a check
-//! that fires is always listed (`tests/reference.rs` holds the two together over every shipped
-//! case and dialect). A case's `checks:` selection narrows the list as it narrows findings.
+//! that fires is always listed (`tests/fixtures.rs` holds the two together over every recorded
+//! exchange, `tests/reference.rs` over every shipped case and dialect). A case's `checks:` selection narrows the list as it narrows findings.
 
 use super::{Endpoint, RequestView, endpoint};
 use crate::catalog;
