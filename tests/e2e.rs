@@ -156,10 +156,9 @@ fn load(text: &str) -> suite::Suite {
         .0
 }
 
-/// Each injected fault gets the verdict it deserves, and none hangs the run.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_gateway_fault_gets_a_verdict_never_a_hang() {
-    let gw = Gateway::start(
+/// The reference gateway (every dialect; OpenAI's at its base URL), key `sk-e2e`.
+async fn start_gateway() -> Gateway {
+    Gateway::start(
         ([127, 0, 0, 1], 0).into(),
         GatewayOptions {
             api_key: "sk-e2e".into(),
@@ -167,7 +166,13 @@ async fn every_gateway_fault_gets_a_verdict_never_a_hang() {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// Each injected fault gets the verdict it deserves, and none hangs the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_gateway_fault_gets_a_verdict_never_a_hang() {
+    let gw = start_gateway().await;
     let faults = [
         ("rate_limit", Outcome::Inconclusive, vec![]),
         ("overloaded", Outcome::Inconclusive, vec![]),
@@ -367,15 +372,7 @@ async fn an_unreachable_target_errors() {
 /// paused time in `run::tests`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_target_paces_every_request_companions_included() {
-    let gw = Gateway::start(
-        ([127, 0, 0, 1], 0).into(),
-        GatewayOptions {
-            api_key: "sk-e2e".into(),
-            ..GatewayOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let gw = start_gateway().await;
     let s = load(
         "cases:\n  - name: plain\n    request:\n      path: /chat/completions\n      body: {model: '${model}', messages: [{role: user, content: hi}]}\n  - name: compared\n    request:\n      path: /chat/completions\n      body: {model: '${model}', stream: true, temperature: 0, seed: 42, messages: [{role: user, content: hi}]}\n    expect: {matches_nonstream: true}\n",
     );
