@@ -54,7 +54,8 @@ pub struct Target {
     pub models: Vec<String>,
     /// At most this many requests in flight to this target.
     pub concurrency: Option<usize>,
-    /// At most this many requests per second to this target.
+    /// At most this many requests per second to this target: `targets.NAME.rate_limit` in the
+    /// config file, else `--rate-limit` (no environment variable).
     pub rate_limit: Option<f64>,
     /// Capabilities beyond the profile's (the embedded gateway injects faults on request).
     pub extra_capabilities: Vec<crate::suite::Capability>,
