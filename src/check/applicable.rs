@@ -36,6 +36,8 @@ pub(super) struct Kind {
     pub status: u16,
     /// The answer was judged as an event stream.
     pub streamed: bool,
+    /// The same request without streaming was sent too, and compared.
+    pub compared: bool,
 }
 
 /// The checks (catalog ids, then `assert.*`) that looked at an exchange of this kind, in catalog
@@ -56,10 +58,12 @@ pub fn expected(case: &PlannedCase) -> Vec<&'static str> {
         None if case.case.expect.error.is_some() => 400,
         None => 200,
     };
+    let streamed = case.request.stream() && (200..300).contains(&status);
     let kind = Kind {
         endpoint: endpoint(case),
         status,
-        streamed: case.request.stream() && (200..300).contains(&status),
+        streamed,
+        compared: streamed && case.companion.is_some(),
     };
     checked(case, kind)
 }
@@ -95,7 +99,7 @@ fn applies(id: &str, case: &PlannedCase, req: &RequestView, kind: Kind) -> bool 
     let expect = &case.case.expect;
     match id {
         "sse.content_type" | "sse.stream_flag_honored" => chat && ok,
-        "chunk.stream_matches_nonstream" => streamed && case.companion.is_some(),
+        "chunk.stream_matches_nonstream" => streamed && kind.compared,
         "usage.stream_options_acceptance" => {
             read && req.json.is_some_and(|j| j.get("stream_options").is_some())
         }
@@ -160,6 +164,7 @@ mod tests {
             endpoint: endpoint(case),
             status,
             streamed,
+            compared: false,
         }
     }
 
@@ -223,6 +228,11 @@ mod tests {
         ] {
             assert!(!ids.contains(&id), "{id} in {ids:?}");
         }
+        let compared = Kind {
+            compared: true,
+            ..kind(&c, 200, true)
+        };
+        assert!(checked(&c, compared).contains(&"chunk.stream_matches_nonstream"));
         // The same request answered with JSON: only whether the stream was honoured.
         let ids = checked(&c, kind(&c, 200, false));
         assert_eq!(

@@ -442,6 +442,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         endpoint,
         status: cx.status,
         streamed: cx.streamed,
+        compared: observed.companion.is_some(),
     };
     Verdict {
         outcome,
