@@ -19,7 +19,7 @@ use crate::diag::did_you_mean;
 use crate::exit;
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::plan;
-use crate::report::{Redacting, json::JsonLines, terminal::Terminal};
+use crate::report::{Redacting, json::JsonLines, matrix::MatrixReporter, terminal::Terminal};
 use crate::run::{self, FanOut, Reporter, RunOptions};
 use crate::schema;
 use crate::suite;
@@ -83,12 +83,23 @@ pub struct RunArgs {
     /// Streams: most events read [default: 1000000].
     #[arg(long, value_name = "N")]
     pub max_events: Option<usize>,
+    /// Requests per second to each target that sets no `rate_limit` of its own [default: no limit].
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<f64>,
+    /// Write the checks x targets matrix as Markdown to PATH [default: reports/matrix.md when
+    /// there are two or more targets].
+    #[arg(long, value_name = "PATH")]
+    pub matrix: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// The least severity that fails a case.
     #[arg(long, value_enum, default_value_t = FailOn::Violation)]
     pub fail_on: FailOn,
+    /// Also list `variant` findings (deviations the target's profile documents); by default they
+    /// are counted and shown in the matrix.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Do not ask the targets' `GET /models` which models they list (by default a case whose
     /// model is not listed, or lacks a capability by the list's metadata, is skipped).
     #[arg(long)]
@@ -171,6 +182,9 @@ pub enum SchemasCommand {
         check: bool,
     },
 }
+
+/// Where the matrix goes when a run has several targets and `--matrix` names no file.
+const DEFAULT_MATRIX_PATH: &str = "reports/matrix.md";
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     config::parse_duration(s)
@@ -273,6 +287,7 @@ fn run_command(args: RunArgs) -> u8 {
         max_gap: args.max_gap,
         max_stream_bytes: args.max_stream_bytes,
         max_events: args.max_events,
+        rate_limit: args.rate_limit,
     };
     let settings = match config::resolve(&flags, &env, &cwd) {
         Ok(s) => s,
@@ -317,18 +332,31 @@ fn run_command(args: RunArgs) -> u8 {
 
     let rt = runtime();
     rt.block_on(async move {
-        // No target anywhere: start the reference gateway in-process.
+        // No target anywhere: start the reference gateway in-process, every dialect at once, and
+        // test each as a target of its own, side by side.
         let (targets, gateway) = if settings.targets.is_empty() {
             if args.list {
-                (vec![embedded_target("http://127.0.0.1:0/v1".into(), None)], None)
+                let models = GatewayOptions::default().models;
+                let targets = embedded_targets(None, settings.rate_limit, |name| {
+                    let dialect: crate::gateway::Dialect = name.parse().ok()?;
+                    let url = format!("http://127.0.0.1:0/{name}{}", dialect.base_path());
+                    Some((url, dialect.model_ids(&models)))
+                });
+                (targets, None)
             } else {
                 let key = random_key();
                 let options = GatewayOptions {
                     api_key: key.clone(),
+                    dialect: None,
                     ..GatewayOptions::default()
                 };
                 match Gateway::start(([127, 0, 0, 1], 0).into(), options).await {
-                    Ok(gw) => (vec![embedded_target(gw.base_url(), Some(Secret::new(key)))], Some(gw)),
+                    Ok(gw) => {
+                        let targets = embedded_targets(Some(Secret::new(key)), settings.rate_limit, |name| {
+                            Some((gw.base_url_for(name)?, gw.models_for(name)?))
+                        });
+                        (targets, Some(gw))
+                    }
                     Err(e) => return setup_error(format!("failed to start the reference gateway: {e}")),
                 }
             }
@@ -400,11 +428,31 @@ fn run_command(args: RunArgs) -> u8 {
             },
         };
         let stdout = Redacting::new(std::io::stdout(), &secrets);
+        let color = use_color(args.color, std::io::stdout().is_terminal());
         let reporter: Box<dyn Reporter + Send> = match args.format {
-            Format::Human => Box::new(Terminal::new(stdout, use_color(args.color, std::io::stdout().is_terminal()))),
+            Format::Human => Box::new(Terminal::new(stdout, color).verbose(args.verbose)),
             Format::Json => Box::new(JsonLines::new(stdout)),
         };
-        let mut fan = FanOut(vec![reporter]);
+        // Side by side: the matrix, in the terminal (before the summary) and as Markdown.
+        let mut targets_run: Vec<&str> = Vec::new();
+        for &i in &selected {
+            let name = plan.cases[i].target.name.as_str();
+            if !targets_run.contains(&name) {
+                targets_run.push(name);
+            }
+        }
+        let several = targets_run.len() >= 2;
+        let matrix_path = args
+            .matrix
+            .clone()
+            .or_else(|| several.then(|| PathBuf::from(DEFAULT_MATRIX_PATH)));
+        let matrix_out = (several && args.format == Format::Human)
+            .then(|| Redacting::new(std::io::stdout(), &secrets));
+        let mut fan = FanOut(Vec::new());
+        if matrix_path.is_some() || matrix_out.is_some() {
+            fan.0.push(Box::new(MatrixReporter::new(matrix_out, color, matrix_path, &secrets)));
+        }
+        fan.0.push(reporter);
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
         };
@@ -420,19 +468,33 @@ fn run_command(args: RunArgs) -> u8 {
     })
 }
 
-fn embedded_target(base_url: String, key: Option<Secret>) -> Target {
-    Target {
-        name: "reference".into(),
-        base_url,
-        api_key_env: "(generated for the embedded gateway)".into(),
-        api_key: key,
-        headers: Vec::new(),
-        profile: "openai".into(),
-        models: vec![GatewayOptions::default().models[0].clone()],
-        concurrency: None,
-        rate_limit: None,
-        extra_capabilities: Vec::new(),
-    }
+/// One target per dialect of the embedded gateway, named after its profile: the dialect's base
+/// URL and first served model (from `locate`, given a dialect's name), and fault injection on
+/// request (the gateway misbehaves when a case asks it to). `gatecheck run` with no target runs
+/// these; so does `tests/reference.rs`.
+pub fn embedded_targets(
+    key: Option<Secret>,
+    rate_limit: Option<f64>,
+    locate: impl Fn(&str) -> Option<(String, Vec<String>)>,
+) -> Vec<Target> {
+    crate::gateway::Dialect::names()
+        .into_iter()
+        .filter_map(|name| {
+            let (base_url, models) = locate(name)?;
+            Some(Target {
+                name: name.to_owned(),
+                base_url,
+                api_key_env: "(generated for the embedded gateway)".into(),
+                api_key: key.clone(),
+                headers: Vec::new(),
+                profile: name.to_owned(),
+                models: models.into_iter().take(1).collect(),
+                concurrency: None,
+                rate_limit,
+                extra_capabilities: vec![crate::suite::Capability::FaultInjection],
+            })
+        })
+        .collect()
 }
 
 /// A per-run key for the embedded gateway: random enough that no other process guesses it.

@@ -54,7 +54,8 @@ pub struct Target {
     pub models: Vec<String>,
     /// At most this many requests in flight to this target.
     pub concurrency: Option<usize>,
-    /// At most this many requests per second to this target.
+    /// At most this many requests per second to this target: `targets.NAME.rate_limit` in the
+    /// config file, else `--rate-limit` (no environment variable).
     pub rate_limit: Option<f64>,
     /// Capabilities beyond the profile's (the embedded gateway injects faults on request).
     pub extra_capabilities: Vec<crate::suite::Capability>,
@@ -75,6 +76,9 @@ pub struct Settings {
     pub max_stream_bytes: u64,
     /// Streams: at most this many events.
     pub max_events: usize,
+    /// Requests per second for every target that sets no `rate_limit` of its own (`--rate-limit`);
+    /// the targets above already carry it, this is for targets made later (the embedded ones).
+    pub rate_limit: Option<f64>,
 }
 
 impl Default for Settings {
@@ -88,6 +92,7 @@ impl Default for Settings {
             max_gap: Duration::from_secs(30),
             max_stream_bytes: 256 * 1024 * 1024,
             max_events: 1_000_000,
+            rate_limit: None,
         }
     }
 }
@@ -106,6 +111,8 @@ pub struct Flags {
     pub max_gap: Option<Duration>,
     pub max_stream_bytes: Option<u64>,
     pub max_events: Option<usize>,
+    /// `--rate-limit`: requests per second, for every target without its own `rate_limit`.
+    pub rate_limit: Option<f64>,
 }
 
 /// A configuration problem: one line that says what to change.
@@ -223,6 +230,18 @@ pub fn resolve(
     if let Some(n) = flags.max_events {
         settings.max_events = n;
     }
+    if let Some(r) = flags.rate_limit {
+        if !valid_rate(r) {
+            return Err(ConfigError::new(
+                format!("--rate-limit {r} is not a positive number of requests per second"),
+                Some(
+                    "pass e.g. --rate-limit 5, or --rate-limit 0.5 for one request every 2 s"
+                        .to_owned(),
+                ),
+            ));
+        }
+        settings.rate_limit = Some(r);
+    }
     if settings.jobs == 0 {
         return Err(ConfigError::new(
             "--jobs must be at least 1",
@@ -306,7 +325,7 @@ pub fn resolve(
             profile: t.profile.unwrap_or_else(|| "openai".to_owned()),
             models,
             concurrency: t.concurrency,
-            rate_limit: None,
+            rate_limit: t.rate_limit.or(settings.rate_limit),
             extra_capabilities: Vec::new(),
         });
     }
@@ -398,6 +417,11 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
+/// A request rate: a positive, finite number of requests per second.
+fn valid_rate(rate: f64) -> bool {
+    rate.is_finite() && rate > 0.0
+}
+
 fn parse_positive(text: &str) -> Option<usize> {
     text.trim().parse().ok().filter(|&n| n > 0)
 }
@@ -412,6 +436,7 @@ struct FileTarget {
     profile: Option<String>,
     models: Vec<String>,
     concurrency: Option<usize>,
+    rate_limit: Option<f64>,
 }
 
 impl FileTarget {
@@ -453,6 +478,7 @@ const TARGET_KEYS: &[&str] = &[
     "profile",
     "models",
     "concurrency",
+    "rate_limit",
 ];
 
 fn read_config(file: &SourceFile) -> Result<ConfigFile, ConfigError> {
@@ -619,6 +645,23 @@ fn read_config(file: &SourceFile) -> Result<ConfigFile, ConfigError> {
             if let Some(n) = v.get("concurrency") {
                 t.concurrency = Some(positive(n, "concurrency")?);
             }
+            if let Some(n) = v.get("rate_limit") {
+                let rate = match n.kind {
+                    NodeKind::Int(i) => Some(i as f64),
+                    NodeKind::Float(f) => Some(f),
+                    _ => None,
+                };
+                t.rate_limit = Some(rate.filter(|&r| valid_rate(r)).ok_or_else(|| {
+                    at(
+                        n,
+                        format!(
+                            "`rate_limit` of {what} must be a positive number of requests per second, not {}",
+                            describe_number(n)
+                        ),
+                        Some("write e.g. `rate_limit: 5`, or `rate_limit: 0.5` for one request every 2 s".into()),
+                    )
+                })?);
+            }
             if let Some(n) = v.get("headers") {
                 let items = n
                     .as_map()
@@ -639,6 +682,15 @@ fn read_config(file: &SourceFile) -> Result<ConfigFile, ConfigError> {
         }
     }
     Ok(out)
+}
+
+/// A value that was meant to be a number, for messages: the number itself, or its type.
+fn describe_number(node: &Node) -> String {
+    match node.kind {
+        NodeKind::Int(i) => format!("`{i}`"),
+        NodeKind::Float(f) => format!("`{f}`"),
+        _ => node.type_name().to_owned(),
+    }
 }
 
 fn check_keys(
@@ -803,6 +855,63 @@ mod tests {
             e.contains("never the key itself") && !e.contains("sk-live-123"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn rate_limits_come_from_the_target_else_the_flag() {
+        let (dir, mut flags) = with_file(
+            "targets:\n  slow:\n    base_url: http://127.0.0.1:1/v1\n    models: [m]\n    rate_limit: 0.5\n  fast:\n    base_url: http://127.0.0.1:2/v1\n    models: [m]\n",
+        );
+        let rates =
+            |s: &Settings| -> Vec<Option<f64>> { s.targets.iter().map(|t| t.rate_limit).collect() };
+        let s = resolve(&flags, &env(&[]), dir.path()).unwrap();
+        assert_eq!(rates(&s), [Some(0.5), None]);
+        flags.rate_limit = Some(4.0);
+        let s = resolve(&flags, &env(&[]), dir.path()).unwrap();
+        assert_eq!(rates(&s), [Some(0.5), Some(4.0)]);
+        assert_eq!(s.rate_limit, Some(4.0), "kept for the embedded targets");
+        let (dir, flags) = with_file(
+            "targets:\n  t:\n    base_url: http://127.0.0.1:1/v1\n    models: [m]\n    rate_limit: 3\n",
+        );
+        let s = resolve(&flags, &env(&[]), dir.path()).unwrap();
+        assert_eq!(rates(&s), [Some(3.0)], "an integer is a rate too");
+    }
+
+    #[test]
+    fn bad_rate_limits_get_one_line_that_says_what_to_change() {
+        let file_error = |value: &str| {
+            let (dir, flags) = with_file(&format!(
+                "targets:\n  t:\n    base_url: http://127.0.0.1:1/v1\n    models: [m]\n    rate_limit: {value}\n"
+            ));
+            resolve(&flags, &env(&[]), dir.path())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            file_error("0"),
+            "gatecheck.yaml:5:17: `rate_limit` of target `t` must be a positive number of requests per second, not `0` (hint: write e.g. `rate_limit: 5`, or `rate_limit: 0.5` for one request every 2 s)"
+        );
+        for bad in ["-2", ".inf", ".nan", "fast", "[1]"] {
+            let e = file_error(bad);
+            assert!(
+                e.contains("must be a positive number") && !e.contains('\n'),
+                "{bad}: {e}"
+            );
+        }
+        let dir = tempdir::Dir::new();
+        for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+            let flags = Flags {
+                rate_limit: Some(bad),
+                ..Flags::default()
+            };
+            let e = resolve(&flags, &env(&[]), dir.path())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("--rate-limit ") && e.contains("(hint: pass e.g. --rate-limit 5"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

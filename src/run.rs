@@ -1,17 +1,24 @@
 //! Stage 3, `run`: sends the planned requests with bounded concurrency (a global cap and a cap
-//! per target), judges each exchange as it completes, and emits events in plan order for the
-//! reporters. The runner never prints.
+//! per target) and, per target, at most `rate_limit` requests a second; judges each exchange as
+//! it completes, and emits events in plan order for the reporters. The runner never prints.
+//!
+//! The plan interleaves targets (each case runs against every target before the next case), and
+//! the global cap is first come, first served, so several targets are tested side by side; a
+//! target held back by its own cap or rate waits without taking a global slot from the others.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Mutex, Semaphore, SemaphorePermit, mpsc};
 
-use crate::check::stream::{StreamJudge, StreamLimits};
+use serde_json::Value;
+
+use crate::check::stream::{StreamJudge, StreamLimits, StreamReport};
 use crate::check::{self, Judging, Observed, Outcome, Verdict};
 use crate::exchange::Exchange;
-use crate::plan::{Plan, PlannedCase};
+use crate::plan::{Plan, PlannedCase, PlannedRequest};
+use crate::suite::Method;
 use crate::transport::{Observer, Transport};
 
 /// The result of one case, as reporters see it.
@@ -21,8 +28,11 @@ pub struct CaseReport {
     pub verdict: Verdict,
     /// `None` for skipped cases.
     pub exchange: Option<Exchange>,
-    /// Wall time of the exchange.
+    /// Wall time of the exchange (and of its companion, without the waits for a slot).
     pub elapsed: Duration,
+    /// What the target charged, by its `usage.cost`, for the 2xx chat answers of the case (the
+    /// companion's included); `None` when no answer reported a cost.
+    pub cost: Option<f64>,
 }
 
 /// Counts per outcome.
@@ -99,6 +109,81 @@ pub struct RunOptions {
     pub stream_limits: StreamLimits,
 }
 
+/// Spaces the requests to one target at least `interval` apart (its `rate_limit`).
+///
+/// A request takes the lock, sleeps until its slot, and holds the lock until it also has a
+/// global permit: the requests to this target queue here, in order, without holding a global
+/// permit while they wait, and the next slot is counted from the moment a request really leaves.
+struct Pacer {
+    interval: Duration,
+    /// When the next request to this target may leave.
+    next: Mutex<tokio::time::Instant>,
+}
+
+/// The longest interval a rate implies: below one request a day the arithmetic of instants could
+/// overflow, and the difference does not matter.
+const MAX_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Pacer {
+    /// `rate` is validated (positive, finite) by the config layer.
+    fn new(rate: f64) -> Self {
+        let interval = Duration::try_from_secs_f64(1.0 / rate)
+            .unwrap_or(MAX_INTERVAL)
+            .min(MAX_INTERVAL);
+        Pacer {
+            interval,
+            next: Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+}
+
+/// What a request to one target waits for before it leaves: the target's concurrency cap (held
+/// for the whole case), its pacer, and a global permit. Locks are always taken in that order,
+/// and a case gives its global permit back before its companion request waits for the pacer, so
+/// no two requests can wait for each other.
+struct Gates {
+    global: Arc<Semaphore>,
+    target: Option<Semaphore>,
+    pacer: Option<Pacer>,
+}
+
+impl Gates {
+    fn new(global: Arc<Semaphore>, concurrency: Option<usize>, rate_limit: Option<f64>) -> Self {
+        Gates {
+            global,
+            target: concurrency.map(Semaphore::new),
+            pacer: rate_limit.map(Pacer::new),
+        }
+    }
+
+    /// A place among this target's requests in flight, for a whole case.
+    async fn case_permit(&self) -> Option<SemaphorePermit<'_>> {
+        match &self.target {
+            Some(s) => Some(s.acquire().await.expect("semaphores are never closed")),
+            None => None,
+        }
+    }
+
+    /// Waits until one request may leave: its slot in the target's pace, then a global permit,
+    /// which the caller holds while the request is in flight.
+    async fn request_permit(&self) -> SemaphorePermit<'_> {
+        let acquire = async {
+            self.global
+                .acquire()
+                .await
+                .expect("semaphores are never closed")
+        };
+        let Some(pacer) = &self.pacer else {
+            return acquire.await;
+        };
+        let mut next = pacer.next.lock().await;
+        tokio::time::sleep_until(*next).await;
+        let permit = acquire.await;
+        *next = tokio::time::Instant::now() + pacer.interval;
+        permit
+    }
+}
+
 /// The stream judge, watching the body as the transport reads it.
 struct StreamObserver<'a>(StreamJudge<'a>);
 
@@ -113,6 +198,32 @@ impl Observer for StreamObserver<'_> {
                 .unwrap_or("the stream judge stopped reading")
                 .to_owned())
         }
+    }
+}
+
+/// `usage.cost` of a 2xx chat completion: from the reassembled stream when the answer was
+/// judged as one, else from the JSON body. Gateways that bill per request (ml-router) report it;
+/// OpenAI does not.
+fn reported_cost(
+    request: &PlannedRequest,
+    exchange: &Exchange,
+    stream: Option<&StreamReport>,
+) -> Option<f64> {
+    let path = request.path.split('?').next().unwrap_or("");
+    let chat =
+        request.method == Method::Post && path.trim_end_matches('/').ends_with("/chat/completions");
+    if !chat || !exchange.status().is_some_and(|s| (200..300).contains(&s)) {
+        return None;
+    }
+    let cost = |body: &Value| body.pointer("/usage/cost").and_then(Value::as_f64);
+    match stream.filter(|r| !r.not_sse) {
+        Some(r) => cost(&r.reassembled),
+        // Most bodies hold no cost: look before parsing.
+        None if memchr::memmem::find(&exchange.body, b"\"cost\"").is_none() => None,
+        None => serde_json::from_slice(&exchange.body)
+            .ok()
+            .as_ref()
+            .and_then(cost),
     }
 }
 
@@ -144,7 +255,7 @@ pub async fn execute(
     })?;
 
     let global = Arc::new(Semaphore::new(options.jobs.max(1)));
-    let mut per_target: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let mut per_target: HashMap<String, Arc<Gates>> = HashMap::new();
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, CaseReport)>();
     let mut handles = Vec::with_capacity(cases.len());
     for (pos, case) in cases.iter().enumerate() {
@@ -157,30 +268,32 @@ pub async fn execute(
                     reason: Some(reason.clone()),
                     findings: Vec::new(),
                     stream: None,
+                    checked: check::applicable::expected(case),
                 },
                 exchange: None,
                 elapsed: Duration::ZERO,
+                cost: None,
             };
             let _ = tx.send((pos, report));
             continue;
         }
-        let target_cap = case.target.concurrency.map(|n| {
-            per_target
-                .entry(case.target.name.clone())
-                .or_insert_with(|| Arc::new(Semaphore::new(n)))
-                .clone()
-        });
-        let global = global.clone();
+        let gates = per_target
+            .entry(case.target.name.clone())
+            .or_insert_with(|| {
+                Arc::new(Gates::new(
+                    global.clone(),
+                    case.target.concurrency,
+                    case.target.rate_limit,
+                ))
+            })
+            .clone();
         let transport = transport.clone();
         let case = case.clone();
         let judging = options.judging;
         let stream_limits = options.stream_limits;
         handles.push(tokio::spawn(async move {
-            let _target_permit = match &target_cap {
-                Some(s) => Some(s.acquire().await.expect("semaphores are never closed")),
-                None => None,
-            };
-            let _permit = global.acquire().await.expect("semaphores are never closed");
+            let _case_permit = gates.case_permit().await;
+            let permit = gates.request_permit().await;
             let t0 = Instant::now();
             let (exchange, stream) = if case.request.stream() {
                 // Judged as it arrives, in bounded memory.
@@ -199,17 +312,34 @@ pub async fn execute(
             } else {
                 (transport.send(&case.request, &case.target).await, None)
             };
+            let mut elapsed = t0.elapsed();
+            drop(permit);
+            // The companion is a request like any other: it waits for its own slot.
             let companion = match &case.companion {
-                Some(request) => Some(transport.send(request, &case.target).await),
+                Some(request) => {
+                    let _permit = gates.request_permit().await;
+                    let t1 = Instant::now();
+                    let ex = transport.send(request, &case.target).await;
+                    elapsed += t1.elapsed();
+                    Some(ex)
+                }
                 None => None,
             };
-            let elapsed = t0.elapsed();
             let observed = Observed {
                 exchange: &exchange,
                 stream: stream.as_ref(),
                 companion: companion.as_ref(),
             };
             let verdict = check::judge_observed(&case, observed, judging);
+            let cost = [
+                reported_cost(&case.request, &exchange, stream.as_ref()),
+                companion
+                    .as_ref()
+                    .and_then(|ex| reported_cost(&case.request, ex, None)),
+            ]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| a + b);
             let _ = tx.send((
                 pos,
                 CaseReport {
@@ -217,6 +347,7 @@ pub async fn execute(
                     verdict,
                     exchange: Some(exchange),
                     elapsed,
+                    cost,
                 },
             ));
         }));
@@ -257,4 +388,91 @@ pub async fn execute(
     summary.elapsed = started.elapsed();
     reporter.event(&Event::Finished(&summary))?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Instant;
+
+    /// Starts one request per `(gates, hold)` pair, in order, each holding its global permit for
+    /// `hold`; returns when each left, in milliseconds after the start. Time is paused, so the
+    /// figures are exact.
+    async fn starts(requests: Vec<(Arc<Gates>, Duration)>) -> Vec<u128> {
+        let t0 = Instant::now();
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|(gates, hold)| {
+                tokio::spawn(async move {
+                    let _permit = gates.request_permit().await;
+                    let left = t0.elapsed().as_millis();
+                    tokio::time::sleep(hold).await;
+                    left
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limit_spaces_requests_from_when_each_left() {
+        let global = Arc::new(Semaphore::new(8));
+        let paced = Arc::new(Gates::new(global, None, Some(4.0)));
+        let ms = Duration::from_millis;
+        let got = starts(vec![
+            (paced.clone(), ms(10)),
+            (paced.clone(), ms(10)),
+            (paced.clone(), ms(10)),
+            (paced, ms(10)),
+        ])
+        .await;
+        assert_eq!(got, [0, 250, 500, 750]);
+    }
+
+    /// Regression guard for issue 4 (side by side): a paced target waits for its slot without
+    /// holding one of the `--jobs` permits, so the other targets go on meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_target_does_not_hold_back_the_others() {
+        let global = Arc::new(Semaphore::new(1));
+        let slow = Arc::new(Gates::new(global.clone(), None, Some(2.0)));
+        let fast = Arc::new(Gates::new(global, None, None));
+        let hold = Duration::from_millis(10);
+        let got = starts(vec![
+            (slow.clone(), hold),
+            (fast.clone(), hold),
+            (slow.clone(), hold),
+            (fast.clone(), hold),
+            (slow, hold),
+            (fast, hold),
+        ])
+        .await;
+        assert_eq!(got, [0, 10, 500, 20, 1000, 30]);
+    }
+
+    /// The pacer's slot is counted from when a request really left: a request that waited for
+    /// a global permit pushes the next slot back (no burst after a wait).
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_is_counted_from_the_global_permit() {
+        let global = Arc::new(Semaphore::new(1));
+        let paced = Arc::new(Gates::new(global.clone(), None, Some(10.0)));
+        let other = Arc::new(Gates::new(global, None, None));
+        let got = starts(vec![
+            (other, Duration::from_millis(300)),
+            (paced.clone(), Duration::ZERO),
+            (paced, Duration::ZERO),
+        ])
+        .await;
+        assert_eq!(got, [0, 300, 400]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absurdly_low_rates_stay_finite() {
+        let gates = Gates::new(Arc::new(Semaphore::new(1)), None, Some(1e-300));
+        assert_eq!(gates.pacer.as_ref().unwrap().interval, MAX_INTERVAL);
+        drop(gates.request_permit().await);
+    }
 }

@@ -156,10 +156,9 @@ fn load(text: &str) -> suite::Suite {
         .0
 }
 
-/// Each injected fault gets the verdict it deserves, and none hangs the run.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_gateway_fault_gets_a_verdict_never_a_hang() {
-    let gw = Gateway::start(
+/// The reference gateway (every dialect; OpenAI's at its base URL), key `sk-e2e`.
+async fn start_gateway() -> Gateway {
+    Gateway::start(
         ([127, 0, 0, 1], 0).into(),
         GatewayOptions {
             api_key: "sk-e2e".into(),
@@ -167,7 +166,13 @@ async fn every_gateway_fault_gets_a_verdict_never_a_hang() {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// Each injected fault gets the verdict it deserves, and none hangs the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_gateway_fault_gets_a_verdict_never_a_hang() {
+    let gw = start_gateway().await;
     let faults = [
         ("rate_limit", Outcome::Inconclusive, vec![]),
         ("overloaded", Outcome::Inconclusive, vec![]),
@@ -358,4 +363,42 @@ async fn an_unreachable_target_errors() {
         "{}",
         describe(&reports)
     );
+}
+
+/// Issue 4, side by side: two targets in one run, one paced by `rate_limit`. Every request to
+/// the paced one waits for its slot, the non-stream companion of a `matches_nonstream` case
+/// included: three requests at 10 a second cannot all have left before 200 ms. Only a lower
+/// bound is asserted, so a slow machine cannot make it flaky (the exact spacing is proven with
+/// paused time in `run::tests`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_target_paces_every_request_companions_included() {
+    let gw = start_gateway().await;
+    let s = load(
+        "cases:\n  - name: plain\n    request:\n      path: /chat/completions\n      body: {model: '${model}', messages: [{role: user, content: hi}]}\n  - name: compared\n    request:\n      path: /chat/completions\n      body: {model: '${model}', stream: true, temperature: 0, seed: 42, messages: [{role: user, content: hi}]}\n    expect: {matches_nonstream: true}\n",
+    );
+    let mut paced = (*target("paced", gw.base_url(), Some("sk-e2e"), "gatecheck-echo")).clone();
+    paced.rate_limit = Some(10.0);
+    let free = target("free", gw.base_url(), Some("sk-e2e"), "gatecheck-echo");
+    let started = std::time::Instant::now();
+    let reports = run(&[s], &[Arc::new(paced), free], limits()).await;
+    let elapsed = started.elapsed();
+    let names: Vec<&str> = reports.iter().map(|r| r.case.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "test::plain[paced]",
+            "test::plain[free]",
+            "test::compared[paced]",
+            "test::compared[free]"
+        ],
+        "targets interleave in the plan"
+    );
+    for r in &reports {
+        assert_verdict(&r.case.name, r, Outcome::Pass, &[]);
+    }
+    assert!(
+        elapsed >= Duration::from_millis(200),
+        "three paced requests left within {elapsed:?}"
+    );
+    gw.shutdown().await;
 }

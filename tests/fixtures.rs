@@ -141,3 +141,23 @@ fn the_judge_never_panics_on_cut_or_corrupted_bodies() {
         }
     }
 }
+
+/// The matrix says `pass` only where a check looked: every check that fires on a recorded
+/// exchange is among those `check::applicable` says looked at it (the fixtures make every check
+/// fire at least once, so this holds the mapping to the truth for each of them).
+#[test]
+fn every_finding_is_among_the_checks_that_looked() {
+    let mut stray = Vec::new();
+    let mut seen = BTreeSet::new();
+    for f in fixtures() {
+        let verdict = f.judge(Judging::default());
+        for x in &verdict.findings {
+            seen.insert(x.check);
+            if !verdict.checked.contains(&x.check) {
+                stray.push(format!("{}: {} fired but is not listed", f.path, x.check));
+            }
+        }
+    }
+    assert!(stray.is_empty(), "{}", stray.join("\n"));
+    assert!(seen.len() > 60, "only {} checks fired", seen.len());
+}

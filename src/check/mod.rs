@@ -9,6 +9,7 @@
 //! check already failed at the same path (`content_is_json`, `tool_args_valid`): one problem is
 //! reported once.
 
+pub mod applicable;
 mod chat;
 pub mod chunk;
 mod documented;
@@ -150,6 +151,9 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
     /// For streamed answers: timing and the SDKs' fate.
     pub stream: Option<StreamInfo>,
+    /// The checks that looked at the exchange ([`applicable`]); for a skipped case, those its
+    /// expected answer would have exercised.
+    pub checked: Vec<&'static str>,
 }
 
 /// How strict the judge is.
@@ -362,6 +366,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
             )),
             findings: Vec::new(),
             stream: None,
+            checked: Vec::new(),
         };
     };
     // A broken transport leaves a non-stream body unjudgeable; a stream is judged as far as it
@@ -382,6 +387,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
             reason: broken,
             findings: Vec::new(),
             stream: observed.stream.map(StreamInfo::from),
+            checked: Vec::new(),
         };
     }
     let body = match stream_report {
@@ -473,11 +479,19 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
     } else {
         (Outcome::Pass, None)
     };
+    let kind = applicable::Kind {
+        endpoint,
+        status: cx.status,
+        streamed: cx.streamed,
+        compared: observed.companion.is_some(),
+        profile,
+    };
     Verdict {
         outcome,
         reason,
         findings,
         stream: observed.stream.map(StreamInfo::from),
+        checked: applicable::checked(case, kind),
     }
 }
 

@@ -5,7 +5,8 @@
 //!  "findings": [{"check", "severity", "message", "path", "expected", "actual", "sdk", "source"}],
 //!  "timing_ms", "timing": {"headers_ms", "first_byte_ms", "total_ms",
 //!                           streams also: "first_token_ms", "gap_p50_ms", "gap_p95_ms", "gap_max_ms"},
-//!  "stream": null | {"events", "chunks", "comments", "bytes", "sdk": {"python", "node"}}}
+//!  "stream": null | {"events", "chunks", "comments", "bytes", "sdk": {"python", "node"}},
+//!  "cost": null | the `usage.cost` the target reported for the case's answers}
 //! ```
 //!
 //! Fields are never removed or renamed; new ones may be added.
@@ -88,6 +89,7 @@ pub fn case_object(r: &CaseReport) -> Value {
         "timing_ms": ms(Some(r.elapsed)),
         "timing": timing,
         "stream": stream_object,
+        "cost": r.cost,
     })
 }
 

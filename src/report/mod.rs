@@ -1,7 +1,9 @@
-//! Stage 5, `report`: reporters that consume run events (terminal, JSON Lines), and the
-//! redacting writer every output goes through so a key can never reach a terminal or a file.
+//! Stage 5, `report`: reporters that consume run events (terminal, JSON Lines, the checks x
+//! targets matrix), and the redacting writer every output goes through so a key can never reach
+//! a terminal or a file.
 
 pub mod json;
+pub mod matrix;
 pub mod terminal;
 
 use std::io::{self, Write};

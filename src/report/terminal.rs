@@ -14,6 +14,9 @@ pub struct Terminal<W: Write> {
     width: usize,
     findings: [usize; 4],
     sdk_breaking: usize,
+    /// Also print `variant` findings (documented deviations; counted either way).
+    verbose: bool,
+    hidden: usize,
 }
 
 impl<W: Write> Terminal<W> {
@@ -24,7 +27,16 @@ impl<W: Write> Terminal<W> {
             width: 40,
             findings: [0; 4],
             sdk_breaking: 0,
+            verbose: false,
+            hidden: 0,
         }
+    }
+
+    /// Prints `variant` findings too (by default they are only counted: the profile documents
+    /// them, so they are not news).
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -102,7 +114,11 @@ impl<W: Write> Terminal<W> {
 
     fn finding(&mut self, f: &Finding) -> io::Result<()> {
         self.findings[f.severity as usize] += 1;
-        if f.sdk.is_some() {
+        if f.severity == Severity::Variant && !self.verbose {
+            self.hidden += 1;
+            return Ok(());
+        }
+        if f.sdk.is_some() && f.severity == Severity::Violation {
             self.sdk_breaking += 1;
         }
         let sev = self.severity_label(f.severity);
@@ -169,8 +185,13 @@ impl<W: Write> Terminal<W> {
         let [info, variant, warning, violation] = self.findings;
         writeln!(
             self.out,
-            "findings: {violation} violations ({} sdk-breaking), {warning} warnings, {variant} variants, {info} info",
-            self.sdk_breaking
+            "findings: {violation} violations ({} sdk-breaking), {warning} warnings, {variant} variants, {info} info{}",
+            self.sdk_breaking,
+            if self.hidden > 0 {
+                " (--verbose lists the variants)"
+            } else {
+                ""
+            }
         )?;
         if s.interrupted {
             writeln!(
