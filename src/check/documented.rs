@@ -126,18 +126,19 @@ fn response_id(cx: &mut Cx, profile: &Profile) {
     };
     if !matches(&spec.pattern, id) {
         let id = id.to_owned();
+        let style = spec.example.clone().unwrap_or_else(|| spec.pattern.clone());
         cx.push(
             Finding::new(
                 "profile.response_id",
                 Warning,
                 format!(
-                    "the completion id `{}` is not in the style {} documents",
+                    "the completion id {} is not in the style {} documents (`{style}`)",
                     short(&Value::String(id.clone())),
                     profile.name
                 ),
             )
             .at("/id")
-            .expected(spec.example.clone().unwrap_or_else(|| spec.pattern.clone()))
+            .expected(style)
             .actual(id),
         );
     }
@@ -434,7 +435,29 @@ fn document(f: &mut Finding, profile: &Profile, because: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::testing::*;
     use serde_json::json;
+
+    const ML_ROUTER_CHAT: &str =
+        "{model: openai/gpt-4o-mini, messages: [{role: user, content: hi}]}";
+
+    /// Found writing fixtures/exchanges/profiles/ml_router_chatcmpl_id.http: the id was quoted
+    /// twice (`"chatcmpl-1"`) and the message did not say which style was documented.
+    #[test]
+    fn a_foreign_id_style_names_the_documented_one() {
+        let c = under("ml-router", chat_case(ML_ROUTER_CHAT, ""));
+        let body = OK_BODY.replace(r#""usage":{"#, r#""usage":{"cost":0.1,"#);
+        let v = judge(&c, 200, "application/json", &body);
+        let f = v
+            .findings
+            .iter()
+            .find(|f| f.check == "profile.response_id")
+            .unwrap();
+        assert_eq!(
+            f.message,
+            "the completion id \"chatcmpl-1\" is not in the style ml-router documents (`gen-1234567890-abcdef`)"
+        );
+    }
 
     #[test]
     fn patterns_resolve_every_place_they_name() {
