@@ -309,15 +309,17 @@ pub fn get(name: &str) -> Option<&'static Profile> {
 
 /// Parses and validates one profile file: against `schemas/profile.schema.json` (a failure
 /// points at the offending node), then into a [`Profile`].
-pub fn load(file: SourceFile) -> Result<Profile, Diagnostic> {
-    let at = |span: std::ops::Range<usize>, message: String, hint: Option<String>| Diagnostic {
-        message,
-        location: Location {
-            file: file.clone(),
-            span,
-        },
-        label: "here".into(),
-        hint,
+pub fn load(file: SourceFile) -> Result<Profile, Box<Diagnostic>> {
+    let at = |span: std::ops::Range<usize>, message: String, hint: Option<String>| {
+        Box::new(Diagnostic {
+            message,
+            location: Location {
+                file: file.clone(),
+                span,
+            },
+            label: "here".into(),
+            hint,
+        })
     };
     let root = match crate::yaml::parse(&file.text) {
         Ok(Some(root)) => root,

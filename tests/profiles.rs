@@ -87,8 +87,8 @@ async fn run_all(strict: bool) -> Vec<CaseReport> {
     )
     .await
     .unwrap();
-    let reports = collect.0.lock().unwrap().clone();
-    reports
+    drop(reporter);
+    std::mem::take(&mut *collect.0.lock().unwrap())
 }
 
 /// `case check path` for every finding at the given severities, sorted.
