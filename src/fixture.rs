@@ -34,27 +34,30 @@
 //! request without streaming, for cases with `expect: {matches_nonstream: true}`.
 //!
 //! A fixture is judged under the `openai` profile unless a `# profile: NAME` line among the
-//! leading comment lines names another one (a shipped profile: its variables fill the case, its
-//! documented deviations become `variant`, its `profile.*` checks run). Such a fixture proves both
-//! directions with an optional `=== findings under openai` section after `=== findings`, in the
-//! same syntax: what the strict judge (`Judging { strict: true, .. }`, `--strict`) raises on the
-//! same exchange, where nothing is documented away.
+//! leading comment lines names another one (a shipped profile; an unknown name is an error that
+//! lists them): its variables fill the case (`${model}` stays `gpt-4o-mini`: write a namespaced
+//! model literally), its documented deviations become `variant` and its `profile.*` checks run.
+//! Such a fixture proves both directions with an optional `=== findings under openai` section
+//! after `=== findings`, in the same syntax: what the strict judge (`Judging { strict: true, .. }`,
+//! `--strict`) raises on the same exchange, where nothing is documented away.
 //!
 //! ```text
 //! # meingpt's documented error body: a variant under meingpt, a violation under openai
-//! # source: recorded from `gatecheck serve` (meingpt dialect)
+//! # source: recorded from the reference gateway's meingpt dialect (`gatecheck serve`)
 //! # profile: meingpt
 //! === case
 //! ...
 //! === findings
-//! outcome: fail
-//! err.status_mapping violation
+//! outcome: pass
 //! err.envelope variant
 //! === findings under openai
 //! outcome: fail
-//! err.status_mapping violation
 //! err.envelope violation
 //! ```
+//!
+//! `tests/fixtures.rs` holds baselines (a `baseline/` folder) to this: under `openai` they raise
+//! nothing; under another profile only `variant` and `info`, and their `=== findings under
+//! openai` lists the same checks (the `profile.*` ones aside, which run only under a profile).
 
 use std::path::Path;
 use std::sync::Arc;
