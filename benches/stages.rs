@@ -20,7 +20,7 @@ fn load_shipped_suites() -> Vec<suite::Suite> {
 #[divan::bench]
 fn plan_shipped_suites(bencher: divan::Bencher) {
     let suites = suite::load_shipped().unwrap();
-    let targets = [Arc::new(fixture::fixture_target())];
+    let targets = [Arc::new(fixture::fixture_target(fixture::DEFAULT_PROFILE))];
     bencher.bench(|| plan::build(&suites, &targets));
 }
 
@@ -35,7 +35,7 @@ const COMPLETION: &str = r#"{"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","obje
 #[divan::bench]
 fn judge_completion(bencher: divan::Bencher) {
     let suites = suite::load_shipped().unwrap();
-    let targets = [Arc::new(fixture::fixture_target())];
+    let targets = [Arc::new(fixture::fixture_target(fixture::DEFAULT_PROFILE))];
     let plan = plan::build(&suites, &targets);
     let case = plan
         .cases

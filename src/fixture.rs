@@ -32,12 +32,38 @@
 //!
 //! An optional `=== companion` section (after the reads) holds the raw answer to the same
 //! request without streaming, for cases with `expect: {matches_nonstream: true}`.
+//!
+//! A fixture is judged under the `openai` profile unless a `# profile: NAME` line among the
+//! leading comment lines names another one (a shipped profile; an unknown name is an error that
+//! lists them): its variables fill the case (`${model}` stays `gpt-4o-mini`: write a namespaced
+//! model literally), its documented deviations become `variant` and its `profile.*` checks run.
+//! Such a fixture proves both directions with an optional `=== findings under openai` section
+//! after `=== findings`, in the same syntax: what the strict judge (`Judging { strict: true, .. }`,
+//! `--strict`) raises on the same exchange, where nothing is documented away.
+//!
+//! ```text
+//! # meingpt's documented error body: a variant under meingpt, a violation under openai
+//! # source: recorded from the reference gateway's meingpt dialect (`gatecheck serve`)
+//! # profile: meingpt
+//! === case
+//! ...
+//! === findings
+//! outcome: pass
+//! err.envelope variant
+//! === findings under openai
+//! outcome: fail
+//! err.envelope violation
+//! ```
+//!
+//! `tests/fixtures.rs` holds baselines (a `baseline/` folder) to this: under `openai` they raise
+//! nothing; under another profile only `variant` and `info`, and their `=== findings under
+//! openai` lists the same checks (the `profile.*` ones aside, which run only under a profile).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::catalog::Severity;
-use crate::check::Outcome;
+use crate::check::{Judging, Outcome};
 use crate::config::Target;
 use crate::diag::SourceFile;
 use std::time::Duration;
@@ -48,24 +74,57 @@ use crate::plan::{self, PlannedCase};
 /// The model `${model}` stands for in fixtures.
 pub const MODEL: &str = "gpt-4o-mini";
 
+/// The profile a fixture is judged under unless it names one.
+pub const DEFAULT_PROFILE: &str = "openai";
+
+/// The marker of the optional section with the strict judge's findings.
+const UNDER_OPENAI: &[u8] = b"\n=== findings under openai\n";
+
 /// One parsed fixture.
 #[derive(Debug, Clone)]
 pub struct Fixture {
     pub path: String,
-    /// The leading `#` lines, without the `# `.
+    /// The leading `#` lines, without the `# ` (and without the `# profile:` line).
     pub description: Vec<String>,
+    /// The profile the fixture is judged under (`# profile: NAME`, `openai` by default).
+    pub profile: String,
     pub case: PlannedCase,
     pub exchange: Exchange,
     /// The non-stream answer, for `matches_nonstream` cases.
     pub companion: Option<Exchange>,
+    /// What the judge raises under the fixture's profile.
+    pub expected: Expected,
+    /// What the strict `openai` judge raises on the same exchange (`=== findings under openai`).
+    pub under_openai: Option<Expected>,
+}
+
+/// A findings section: the outcome and the findings, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
     pub outcome: Outcome,
     /// `(check id, severity)` in the order the judge must report them.
     pub findings: Vec<(String, Severity)>,
 }
 
 impl Fixture {
+    /// Each way the fixture is to be judged, with what it must raise: under its profile, then
+    /// (when it says) under the strict `openai` judge.
+    pub fn judgements(&self) -> Vec<(Judging, &Expected)> {
+        let mut out = vec![(Judging::default(), &self.expected)];
+        if let Some(strict) = &self.under_openai {
+            out.push((
+                Judging {
+                    strict: true,
+                    ..Judging::default()
+                },
+                strict,
+            ));
+        }
+        out
+    }
+
     /// Judges the recorded exchange (and its companion) as the runner would have.
-    pub fn judge(&self, judging: crate::check::Judging) -> crate::check::Verdict {
+    pub fn judge(&self, judging: Judging) -> crate::check::Verdict {
         use crate::check::{self, Observed};
         let report = check::streamed_answer(&self.case, &self.exchange).then(|| {
             check::stream::judge_recorded(
@@ -108,6 +167,13 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
             "sections must come in the order case, response, findings",
         ));
     }
+    let under_openai_at = find(&bytes[response_at..], UNDER_OPENAI).map(|i| i + response_at);
+    if under_openai_at.is_some_and(|at| at < findings_at) {
+        return Err(err(
+            "`=== findings under openai` comes after `=== findings`",
+        ));
+    }
+    let findings_end = under_openai_at.unwrap_or(bytes.len());
     let companion_at =
         find(&bytes[response_at..findings_at], b"\n=== companion\n").map(|i| i + response_at);
     let response_end = companion_at.unwrap_or(findings_at);
@@ -115,13 +181,29 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
         find(&bytes[response_at..response_end], b"\n=== reads\n").map(|i| i + response_at);
     let header =
         std::str::from_utf8(&bytes[..case_at]).map_err(|_| err("the header is not UTF-8"))?;
-    let description: Vec<String> = header
-        .lines()
-        .filter_map(|l| l.strip_prefix('#').map(|d| d.trim().to_owned()))
-        .collect();
+    let mut profile = None;
+    let mut description = Vec::new();
+    for line in header.lines().filter_map(|l| l.strip_prefix('#')) {
+        match line.trim().strip_prefix("profile:") {
+            Some(name) if profile.is_some() => {
+                return Err(err(&format!(
+                    "a second `# profile:` line (`{}`)",
+                    name.trim()
+                )));
+            }
+            Some(name) => profile = Some(known_profile(name.trim()).map_err(|m| err(&m))?),
+            None => description.push(line.trim().to_owned()),
+        }
+    }
+    let profile = profile.unwrap_or(DEFAULT_PROFILE).to_owned();
     if description.is_empty() {
         return Err(err(
             "start with `#` lines that say what the exchange shows and where it comes from",
+        ));
+    }
+    if under_openai_at.is_some() && profile == DEFAULT_PROFILE {
+        return Err(err(
+            "`=== findings under openai` is for fixtures judged under another profile (`# profile: NAME`)",
         ));
     }
     let case_text = std::str::from_utf8(&bytes[case_at + "=== case\n".len()..response_at])
@@ -132,10 +214,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
             .map_err(|_| err("the reads are not UTF-8"))?,
         None => "",
     };
-    let findings_text = std::str::from_utf8(&bytes[findings_at + "\n=== findings\n".len()..])
-        .map_err(|_| err("the findings are not UTF-8"))?;
 
-    let case = plan_case(path, case_text)?;
+    let case = plan_case(path, case_text, &profile)?;
     let mut exchange = parse_response(&case, response).map_err(|m| err(&m))?;
     if reads_at.is_some() {
         exchange.reads = parse_reads(reads_text, exchange.body.len()).map_err(|m| err(&m))?;
@@ -154,37 +234,75 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Fixture, String> {
         }
         None => None,
     };
+    let section = |from: usize, to: usize, name: &str| {
+        std::str::from_utf8(&bytes[from..to])
+            .map_err(|_| err(&format!("the {name} are not UTF-8")))
+            .and_then(|text| parse_findings(text).map_err(|m| err(&format!("{name}: {m}"))))
+    };
+    let expected = section(
+        findings_at + "\n=== findings\n".len(),
+        findings_end,
+        "findings",
+    )?;
+    let under_openai = under_openai_at
+        .map(|at| {
+            section(
+                at + UNDER_OPENAI.len(),
+                bytes.len(),
+                "findings under openai",
+            )
+        })
+        .transpose()?;
+    Ok(Fixture {
+        path: path.to_owned(),
+        description,
+        profile,
+        case,
+        exchange,
+        companion,
+        expected,
+        under_openai,
+    })
+}
+
+/// The shipped profile of that name, or an error listing them.
+fn known_profile(name: &str) -> Result<&'static str, String> {
+    crate::profile::get(name)
+        .map(|p| p.name.as_str())
+        .ok_or_else(|| {
+            format!(
+                "unknown profile `{name}` in `# profile:` (the profiles are {})",
+                crate::profile::names().join(", ")
+            )
+        })
+}
+
+/// A findings section: an `outcome:` line and `check severity` lines (`#` lines are comments).
+fn parse_findings(text: &str) -> Result<Expected, String> {
     let mut outcome = None;
     let mut findings = Vec::new();
-    for line in findings_text
+    for line in text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
     {
         if let Some(o) = line.strip_prefix("outcome:") {
             outcome = Some(
-                parse_outcome(o.trim())
-                    .ok_or_else(|| err(&format!("unknown outcome `{}`", o.trim())))?,
+                parse_outcome(o.trim()).ok_or_else(|| format!("unknown outcome `{}`", o.trim()))?,
             );
             continue;
         }
         let (id, sev) = line
             .split_once(' ')
-            .ok_or_else(|| err(&format!("a finding line is `check severity`, not `{line}`")))?;
+            .ok_or_else(|| format!("a finding line is `check severity`, not `{line}`"))?;
         if crate::catalog::lookup(id).is_none() {
-            return Err(err(&format!("unknown check `{id}`")));
+            return Err(format!("unknown check `{id}`"));
         }
-        let sev =
-            parse_severity(sev.trim()).ok_or_else(|| err(&format!("unknown severity `{sev}`")))?;
+        let sev = parse_severity(sev.trim()).ok_or_else(|| format!("unknown severity `{sev}`"))?;
         findings.push((id.to_owned(), sev));
     }
-    Ok(Fixture {
-        path: path.to_owned(),
-        description,
-        case,
-        exchange,
-        companion,
-        outcome: outcome.ok_or_else(|| err("the findings section needs an `outcome:` line"))?,
+    Ok(Expected {
+        outcome: outcome.ok_or("the section needs an `outcome:` line")?,
         findings,
     })
 }
@@ -193,7 +311,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn plan_case(path: &str, case_text: &str) -> Result<PlannedCase, String> {
+fn plan_case(path: &str, case_text: &str, profile: &str) -> Result<PlannedCase, String> {
     let mut suite_text = String::from("cases:\n");
     for (i, line) in case_text.lines().enumerate() {
         suite_text.push_str(if i == 0 { "  - " } else { "    " });
@@ -208,7 +326,7 @@ fn plan_case(path: &str, case_text: &str) -> Result<PlannedCase, String> {
                 .collect::<Vec<_>>()
                 .join("\n")
         })?;
-    let target = Arc::new(fixture_target());
+    let target = Arc::new(fixture_target(profile));
     let mut plan = plan::build(&[suite], &[target]);
     if plan.cases.len() != 1 {
         return Err(format!(
@@ -218,15 +336,15 @@ fn plan_case(path: &str, case_text: &str) -> Result<PlannedCase, String> {
     Ok(plan.cases.remove(0))
 }
 
-/// The target fixtures are judged as.
-pub fn fixture_target() -> Target {
+/// The target fixtures are judged as, with the profile they name.
+pub fn fixture_target(profile: &str) -> Target {
     Target {
         name: "fixture".into(),
         base_url: "http://127.0.0.1:9/v1".into(),
         api_key_env: "OPENAI_API_KEY".into(),
         api_key: None,
         headers: Vec::new(),
-        profile: "openai".into(),
+        profile: profile.into(),
         models: vec![MODEL.into()],
         concurrency: None,
         rate_limit: None,
@@ -384,10 +502,60 @@ err.envelope violation
             f.exchange.body,
             br#"{"object":"error","message":"nope","code":404}"#
         );
-        assert_eq!(f.outcome, Outcome::Fail);
+        assert_eq!(f.profile, "openai");
+        assert_eq!(f.expected.outcome, Outcome::Fail);
         assert_eq!(
-            f.findings,
+            f.expected.findings,
             vec![("err.envelope".to_owned(), Severity::Violation)]
+        );
+        assert_eq!(f.under_openai, None);
+        assert_eq!(f.judgements().len(), 1);
+    }
+
+    #[test]
+    fn a_fixture_names_its_profile_and_what_openai_says() {
+        let text = SAMPLE.replace("=== case", "# profile: meingpt\n=== case")
+            + "=== findings under openai\noutcome: fail\n# the flat body\nerr.envelope violation\n";
+        let f = parse("x.http", text.as_bytes()).unwrap();
+        assert_eq!(f.profile, "meingpt");
+        assert_eq!(f.case.target.profile, "meingpt");
+        assert_eq!(
+            f.description.len(),
+            2,
+            "the profile line is not description"
+        );
+        let strict = f.under_openai.as_ref().unwrap();
+        assert_eq!(strict.outcome, Outcome::Fail);
+        assert_eq!(
+            strict.findings,
+            [("err.envelope".to_owned(), Severity::Violation)]
+        );
+        assert_eq!(
+            f.expected.findings.len(),
+            1,
+            "each section ends at the next"
+        );
+        let ways: Vec<bool> = f.judgements().iter().map(|(j, _)| j.strict).collect();
+        assert_eq!(ways, [false, true]);
+    }
+
+    #[test]
+    fn profiles_must_exist_and_the_openai_section_needs_one() {
+        let bad = SAMPLE.replace("=== case", "# profile: ml_router\n=== case");
+        let e = parse("x.http", bad.as_bytes()).unwrap_err();
+        assert!(
+            e.contains("unknown profile `ml_router`") && e.contains("openai, apigo, meingpt"),
+            "{e}"
+        );
+        let bad = SAMPLE.to_owned() + "=== findings under openai\noutcome: fail\n";
+        let e = parse("x.http", bad.as_bytes()).unwrap_err();
+        assert!(e.contains("`# profile: NAME`"), "{e}");
+        let bad = SAMPLE.replace("=== case", "# profile: apigo\n=== case")
+            + "=== findings under openai\nerr.envelope violation\n";
+        let e = parse("x.http", bad.as_bytes()).unwrap_err();
+        assert!(
+            e.contains("findings under openai: the section needs an `outcome:` line"),
+            "{e}"
         );
     }
 

@@ -247,7 +247,10 @@ fn json_lines_have_stable_fields() {
         assert_eq!(l["suite"], "errors");
         if l["target"] == "openai" {
             // What the strict profile lacks (a model without tools, a context window) is skipped.
-            assert!(["pass", "skipped"].contains(&l["outcome"].as_str().unwrap()), "{l}");
+            assert!(
+                ["pass", "skipped"].contains(&l["outcome"].as_str().unwrap()),
+                "{l}"
+            );
         }
     }
     assert!(

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Cx, Endpoint, Finding};
 use crate::catalog::Severity::{self, Info, Variant, Violation, Warning};
-use crate::profile::{EndpointReport, Profile, VariantRule};
+use crate::profile::{DocumentedError, EndpointReport, Profile, VariantRule};
 use crate::schema::short;
 
 /// The `profile.*` checks for one exchange.
@@ -126,18 +126,19 @@ fn response_id(cx: &mut Cx, profile: &'static Profile) {
     };
     if !matches(&spec.pattern, id) {
         let id = id.to_owned();
+        let style = spec.example.clone().unwrap_or_else(|| spec.pattern.clone());
         cx.push(
             Finding::new(
                 "profile.response_id",
                 Warning,
                 format!(
-                    "the completion id `{}` is not in the style {} documents",
+                    "the completion id {} is not in the style {} documents (`{style}`)",
                     short(&Value::String(id.clone())),
                     profile.name
                 ),
             )
             .at("/id")
-            .expected(spec.example.clone().unwrap_or_else(|| spec.pattern.clone()))
+            .expected(style)
             .actual(id),
         );
     }
@@ -203,15 +204,14 @@ fn error_body(cx: &mut Cx, profile: &'static Profile) {
     let Some(schema) = &profile.errors.body_schema else {
         return;
     };
-    let problem = match cx.json() {
-        None => "the body is not JSON".to_owned(),
+    let (problem, at) = match cx.json() {
+        None => ("the body is not JSON".to_owned(), String::new()),
         Some(body) => match crate::schema::validate_static(schema, body)
             .into_iter()
             .next()
         {
             None => return,
-            Some(e) if e.instance_path.is_empty() => e.message,
-            Some(e) => format!("at `{}`: {}", e.instance_path, e.message),
+            Some(e) => (e.message, e.instance_path),
         },
     };
     let actual = cx.json().map_or_else(
@@ -231,6 +231,7 @@ fn error_body(cx: &mut Cx, profile: &'static Profile) {
                 cx.status, profile.name
             ),
         )
+        .at(at)
         .expected(short(schema))
         .actual(actual),
     );
@@ -389,6 +390,17 @@ pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
         .filter(|d| d.status == cx.status);
     let status = cx.status;
     let req = cx.req.json;
+    // The request's parameters OpenAI does not know, when the profile names every one of them.
+    let extra: Vec<&str> = if cx
+        .req
+        .unknown_params
+        .iter()
+        .all(|p| profile.parameters.extra.iter().any(|e| e == p))
+    {
+        cx.req.unknown_params.clone()
+    } else {
+        Vec::new()
+    };
     for f in &mut cx.findings {
         if f.severity == Variant {
             continue;
@@ -396,15 +408,15 @@ pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
         let because = if body_documented && matches!(f.check, "err.envelope" | "err.schema") {
             Some("its documented error body".to_owned())
         } else if let (Some(doc), "err.status_mapping") = (status_documented, f.check) {
-            Some(format!(
-                "{} {} is its documented answer{}",
-                doc.status,
-                doc.code.as_deref().unwrap_or(""),
-                doc.note
-                    .as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            ))
+            Some(documented_answer(doc))
+        } else if f.check == "req.unknown_param_policy" && !extra.is_empty() {
+            // Parameters the document names are not unknown to it, whatever it says of the rest.
+            let names: Vec<String> = extra.iter().map(|p| format!("`{p}`")).collect();
+            Some(if let [one] = names.as_slice() {
+                format!("it documents {one} as a request field")
+            } else {
+                format!("it documents {} as request fields", names.join(", "))
+            })
         } else {
             profile
                 .variants
@@ -416,6 +428,21 @@ pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
             document(f, profile, &because);
         }
     }
+}
+
+/// "402 insufficient_funds is its documented answer (баланс ниже $0.10)".
+fn documented_answer(doc: &DocumentedError) -> String {
+    let code = doc
+        .code
+        .as_deref()
+        .map(|c| format!(" {c}"))
+        .unwrap_or_default();
+    let note = doc
+        .note
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    format!("{}{code} is its documented answer{note}", doc.status)
 }
 
 fn rule_matches(rule: &VariantRule, f: &Finding, req: Option<&Value>, status: u16) -> bool {
@@ -434,7 +461,114 @@ fn document(f: &mut Finding, profile: &Profile, because: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::testing::*;
     use serde_json::json;
+
+    const ML_ROUTER_CHAT: &str =
+        "{model: openai/gpt-4o-mini, messages: [{role: user, content: hi}]}";
+
+    /// Found writing fixtures/exchanges/profiles/meingpt_openai_shaped_error.http: the message
+    /// said "at `/status`: missing required property `status`"; the place is the finding's path.
+    #[test]
+    fn an_undocumented_error_body_says_what_is_missing_once() {
+        let c = under(
+            "meingpt",
+            chat_case(
+                "{model: nope, messages: [{role: user, content: hi}]}",
+                "    expect: {error: unknown_model}\n",
+            ),
+        );
+        let body = r#"{"error":{"message":"no","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#;
+        let v = judge(&c, 404, "application/json", body);
+        assert_eq!(ids(&v), ["profile.error_body violation"]);
+        let f = &v.findings[0];
+        assert_eq!(
+            f.message,
+            "a 404 error is not in the body meingpt documents: missing required property `status`"
+        );
+        assert_eq!(f.path.as_deref(), Some("/status"));
+    }
+
+    /// Found writing fixtures/exchanges/profiles/baseline/rout_my_max_output_tokens.http:
+    /// `max_output_tokens`, a field rout.my documents, was excused as an unknown field it forwards.
+    #[test]
+    fn documented_request_fields_are_excused_as_such() {
+        let judge_under = |profile: &str, body: &str| {
+            let v = judge(
+                &under(profile, chat_case(body, "")),
+                200,
+                "application/json",
+                OK_BODY,
+            );
+            let f = v
+                .findings
+                .iter()
+                .find(|f| f.check == "req.unknown_param_policy")
+                .cloned();
+            f.unwrap()
+        };
+        let f = judge_under(
+            "rout-my",
+            "{model: m, max_output_tokens: 5, messages: [{role: user, content: hi}]}",
+        );
+        assert_eq!(f.severity, Variant);
+        assert!(
+            f.message.contains(
+                "documented by rout-my: it documents `max_output_tokens` as a request field;"
+            ),
+            "{}",
+            f.message
+        );
+        // With a parameter it does not name, the forwarding rule speaks for all of them.
+        let f = judge_under(
+            "rout-my",
+            "{model: m, max_output_tokens: 5, x_probe: 1, messages: [{role: user, content: hi}]}",
+        );
+        assert!(f.message.contains("пробрасываются дальше"), "{}", f.message);
+        // A profile that names no extra field and forwards nothing leaves it as it was.
+        let f = judge_under(
+            "router-by-mp",
+            "{model: m, max_output_tokens: 5, messages: [{role: user, content: hi}]}",
+        );
+        assert_eq!(f.severity, Info);
+    }
+
+    #[test]
+    fn a_documented_answer_without_a_code_reads_cleanly() {
+        let doc = DocumentedError {
+            status: 400,
+            code: None,
+            note: Some("tools on a model without tool support".into()),
+            kinds: Vec::new(),
+        };
+        assert_eq!(
+            documented_answer(&doc),
+            "400 is its documented answer (tools on a model without tool support)"
+        );
+        let ml_router = crate::profile::get("ml-router").unwrap();
+        assert_eq!(
+            documented_answer(&ml_router.errors.documented[0]),
+            "402 insufficient_funds is its documented answer (баланс ниже $0.10)"
+        );
+    }
+
+    /// Found writing fixtures/exchanges/profiles/ml_router_chatcmpl_id.http: the id was quoted
+    /// twice (`"chatcmpl-1"`) and the message did not say which style was documented.
+    #[test]
+    fn a_foreign_id_style_names_the_documented_one() {
+        let c = under("ml-router", chat_case(ML_ROUTER_CHAT, ""));
+        let body = OK_BODY.replace(r#""usage":{"#, r#""usage":{"cost":0.1,"#);
+        let v = judge(&c, 200, "application/json", &body);
+        let f = v
+            .findings
+            .iter()
+            .find(|f| f.check == "profile.response_id")
+            .unwrap();
+        assert_eq!(
+            f.message,
+            "the completion id \"chatcmpl-1\" is not in the style ml-router documents (`gen-1234567890-abcdef`)"
+        );
+    }
 
     #[test]
     fn patterns_resolve_every_place_they_name() {

@@ -362,7 +362,8 @@ pub(super) fn check_status_mapping(cx: &mut Cx) {
 
 /// `err.context_length_message`: a prompt over the context window gets an error clients can
 /// recognise as such: code `context_length_exceeded` and a message in the words they match
-/// ("maximum context length", as OpenAI's "This model's maximum context length is N tokens").
+/// ("maximum context length", as OpenAI's "This model's maximum context length is N tokens";
+/// "context size", as llama.cpp's "exceeds the available context size", which LiteLLM matches).
 pub(super) fn check_context_length(cx: &mut Cx) {
     if !matches!(
         cx.case.case.expect.error,
@@ -379,6 +380,7 @@ pub(super) fn check_context_length(cx: &mut Cx) {
         "maximum context length",
         "context length",
         "context window",
+        "context size",
         "context_length",
     ]
     .iter()
@@ -386,19 +388,28 @@ pub(super) fn check_context_length(cx: &mut Cx) {
     if code_ok && words_ok {
         return;
     }
-    let (severity, what) = match (code_ok, words_ok) {
+    let (severity, what, who) = match (code_ok, words_ok) {
         (false, false) => (
             Violation,
             "neither the code `context_length_exceeded` nor a message that names the context length",
+            "clients that detect the overflow (to trim history and retry)",
         ),
-        (false, true) => (Warning, "no code `context_length_exceeded`"),
-        _ => (Warning, "a message that does not name the context length"),
+        (false, true) => (
+            Warning,
+            "no code `context_length_exceeded`",
+            "clients that detect the overflow by its code",
+        ),
+        _ => (
+            Warning,
+            "a message that does not name the context length",
+            "clients that detect the overflow by its words",
+        ),
     };
     let mut f = Finding::new(
         "err.context_length_message",
         severity,
         format!(
-            "a prompt over the context window got {} with {what}: clients that detect the overflow (to trim history) miss it",
+            "a prompt over the context window got {} with {what}: {who} miss it",
             cx.status
         ),
     )
@@ -686,6 +697,50 @@ mod tests {
         let body = r#"{"error":{"message":"m","type":"invalid_request_error","code":null,"x":1}}"#;
         let v = judge(&err_case("unknown_model"), 404, "application/json", body);
         assert_eq!(ids(&v), ["err.envelope info", "err.schema violation"]);
+    }
+
+    #[test]
+    fn a_context_overflow_must_be_recognisable_by_code_and_words() {
+        let c = err_case("context_length");
+        let body = |message: &str, code: &str| {
+            format!(
+                r#"{{"error":{{"message":"{message}","type":"invalid_request_error","param":"messages","code":{code}}}}}"#
+            )
+        };
+        let openai = "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.";
+        let judged = |message: &str, code: &str| {
+            ids(&judge(&c, 400, "application/json", &body(message, code)))
+        };
+        assert_eq!(
+            judged(openai, r#""context_length_exceeded""#),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            judged("Bad Request", "null"),
+            ["err.context_length_message violation"]
+        );
+        assert_eq!(
+            judged("Bad Request", r#""context_length_exceeded""#),
+            ["err.context_length_message warning"]
+        );
+        assert_eq!(
+            judged(openai, "null"),
+            ["err.context_length_message warning"]
+        );
+        let v = judge(&c, 400, "application/json", &body(openai, "null"));
+        assert_eq!(
+            v.findings[0].message,
+            "a prompt over the context window got 400 with no code `context_length_exceeded`: clients that detect the overflow by its code miss it"
+        );
+        // Found writing fixtures/exchanges/err/context_length_llama_cpp.http: llama.cpp's words,
+        // which LiteLLM and many agents match, were taken for an unrelated message.
+        assert_eq!(
+            judged(
+                "request (140012 tokens) exceeds the available context size (131072 tokens), try increasing it",
+                "null"
+            ),
+            ["err.context_length_message warning"]
+        );
     }
 
     #[test]

@@ -610,6 +610,14 @@ pub(crate) mod testing {
         crate::plan::build(&[suite], &[target]).cases.remove(0)
     }
 
+    /// The same case planned for a target with another profile.
+    pub fn under(profile: &str, mut case: PlannedCase) -> PlannedCase {
+        let mut target = (*case.target).clone();
+        target.profile = profile.into();
+        case.target = Arc::new(target);
+        case
+    }
+
     /// A chat case whose body is `body_yaml` (a YAML flow mapping) plus `extra` case keys.
     pub fn chat_case(body_yaml: &str, extra: &str) -> PlannedCase {
         case(&format!(

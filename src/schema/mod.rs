@@ -166,6 +166,10 @@ fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<SchemaErro
                 ValidationErrorKind::Constant { expected_value } => {
                     format!("{} is not {}", short(e.instance()), short(expected_value))
                 }
+                // The instance may be a megabyte of base64: the pattern must survive the cut.
+                ValidationErrorKind::Pattern { pattern } => {
+                    format!("{} does not match `{pattern}`", short(e.instance()))
+                }
                 _ => truncate(&e.to_string(), 200),
             };
             SchemaError {
@@ -312,5 +316,21 @@ mod tests {
                 .message
                 .contains("does not compile")
         );
+    }
+
+    /// Found writing fixtures/exchanges/profiles/rout_my_image_url_not_a_url.http: a pattern
+    /// error quoted the whole instance and was cut at 200 characters, so a bare base64 image lost
+    /// the pattern it failed.
+    #[test]
+    fn a_pattern_error_keeps_the_pattern_when_the_value_is_long() {
+        let url = json!({ "type": "string", "pattern": "^(data:image/|https?://)" });
+        let e = &validate_adhoc(&url, &json!("iVBORw0K".repeat(1000)))[0];
+        assert!(
+            e.message
+                .ends_with("... does not match `^(data:image/|https?://)`"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.len() < 150, "{}", e.message);
     }
 }
