@@ -9,22 +9,12 @@ use gatecheck::check::{Judging, Outcome};
 use gatecheck::config::{Secret, Target};
 use gatecheck::diag::SourceFile;
 use gatecheck::gateway::{Gateway, GatewayOptions};
-use gatecheck::run::{self, CaseReport, Event, Reporter, RunOptions};
+use gatecheck::run::{self, CaseReport, RunOptions};
 use gatecheck::transport::{Limits, Transport};
 use gatecheck::{plan, suite};
 
-/// Collects case reports.
-#[derive(Default, Clone)]
-struct Collect(Arc<Mutex<Vec<CaseReport>>>);
-
-impl Reporter for Collect {
-    fn event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
-        if let Event::CaseFinished(r) = event {
-            self.0.lock().unwrap().push((*r).clone());
-        }
-        Ok(())
-    }
-}
+mod support;
+use support::runs::Collect;
 
 fn target(name: &str, base_url: String, key: Option<&str>, model: &str) -> Arc<Target> {
     Arc::new(Target {

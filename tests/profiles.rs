@@ -5,29 +5,19 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gatecheck::catalog::Severity;
 use gatecheck::check::{Judging, Outcome};
 use gatecheck::config::{Secret, Target};
 use gatecheck::gateway::{Gateway, GatewayOptions};
-use gatecheck::run::{self, CaseReport, Event, Reporter, RunOptions};
+use gatecheck::run::{CaseReport, RunOptions};
 use gatecheck::suite::Capability;
 use gatecheck::transport::{Limits, Transport};
 use gatecheck::{plan, profile, suite};
 
-#[derive(Default, Clone)]
-struct Collect(Arc<Mutex<Vec<CaseReport>>>);
-
-impl Reporter for Collect {
-    fn event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
-        if let Event::CaseFinished(r) = event {
-            self.0.lock().unwrap().push((*r).clone());
-        }
-        Ok(())
-    }
-}
+mod support;
 
 /// One target per profile, each at its dialect's base URL with its first model; the embedded
 /// gateway injects faults on request, so the documented errors can be provoked.
@@ -58,7 +48,6 @@ async fn run_all(strict: bool) -> Vec<CaseReport> {
         .unwrap();
     let suites = suite::load_shipped().unwrap_or_else(|e| panic!("{e}"));
     let plan = plan::build(&suites, &targets(&gw));
-    let selected: Vec<usize> = (0..plan.cases.len()).collect();
     let transport = Transport::new(Limits {
         connect: Duration::from_secs(2),
         total: Duration::from_secs(20),
@@ -75,20 +64,7 @@ async fn run_all(strict: bool) -> Vec<CaseReport> {
         },
         stream_limits: Default::default(),
     };
-    let collect = Collect::default();
-    let mut reporter = collect.clone();
-    run::execute(
-        &plan,
-        &selected,
-        &transport,
-        &options,
-        &mut reporter,
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    drop(reporter);
-    std::mem::take(&mut *collect.0.lock().unwrap())
+    support::runs::execute(&plan, &transport, &options).await
 }
 
 /// `case check path` for every finding at the given severities, sorted.

@@ -2,7 +2,7 @@
 //! the verdict and the findings it deserves, and what the official SDKs would do is said; none
 //! hangs the run or crashes the judge.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gatecheck::check::stream::StreamLimits;
@@ -10,21 +10,12 @@ use gatecheck::check::{Judging, Outcome};
 use gatecheck::config::{Secret, Target};
 use gatecheck::diag::SourceFile;
 use gatecheck::gateway::{Gateway, GatewayOptions};
-use gatecheck::run::{self, CaseReport, Event, Reporter, RunOptions};
+use gatecheck::run::{self, RunOptions};
 use gatecheck::transport::{Limits, Transport};
 use gatecheck::{plan, suite};
 
-#[derive(Default, Clone)]
-struct Collect(Arc<Mutex<Vec<CaseReport>>>);
-
-impl Reporter for Collect {
-    fn event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
-        if let Event::CaseFinished(r) = event {
-            self.0.lock().unwrap().push((*r).clone());
-        }
-        Ok(())
-    }
-}
+mod support;
+use support::runs::Collect;
 
 /// (fault, outcome, the checks of its findings in order)
 const EXPECTED: &[(&str, Outcome, &[&str])] = &[

@@ -7,6 +7,7 @@
 
 pub mod litellm;
 pub mod llmock;
+pub mod runs;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
