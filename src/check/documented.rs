@@ -417,17 +417,89 @@ pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
             } else {
                 format!("it documents {} as request fields", names.join(", "))
             })
+        } else if let Some(rule) = profile
+            .variants
+            .iter()
+            .find(|r| rule_matches(r, f, req, status))
+        {
+            // The profile's own rules first: they quote the document.
+            Some(rule.because.clone())
+        } else if f.check == "req.unknown_param_policy" && profile.parameters.forwarded {
+            Some("it forwards parameters it does not know upstream".to_owned())
+        } else if let Some(p) = ignored_cause(profile, req, f) {
+            Some(format!(
+                "`{p}` is not among the parameters it honours: accepted and ignored"
+            ))
+        } else if f.check == "resp.schema"
+            && let Some(path) = f
+                .path
+                .as_deref()
+                .filter(|p| profile.omitted_fields.iter().any(|o| o == p))
+        {
+            Some(format!(
+                "its documented response has no `{}`",
+                path.trim_start_matches('/')
+            ))
         } else {
-            profile
-                .variants
-                .iter()
-                .find(|r| rule_matches(r, f, req, status))
-                .map(|r| r.because.clone())
+            None
         };
         if let Some(because) = because {
             document(f, profile, &because);
         }
     }
+}
+
+/// What a server that accepts a parameter and ignores it is seen to do: the findings that
+/// follow (check id, and the place they are about when not the whole answer).
+const IGNORED_EFFECTS: &[(&str, &[(&str, Option<&str>)])] = &[
+    ("n", &[("req.n_parameter", None), ("chunk.n_choices", None)]),
+    ("stop", &[("req.stop_sequences", None)]),
+    (
+        "max_tokens",
+        &[
+            ("req.max_completion_tokens", None),
+            ("assert.pointer", Some("/choices/0/finish_reason")),
+        ],
+    ),
+    (
+        "max_completion_tokens",
+        &[
+            ("req.max_completion_tokens", None),
+            ("assert.pointer", Some("/choices/0/finish_reason")),
+        ],
+    ),
+    ("logprobs", &[("req.logprobs_params", None)]),
+    ("top_logprobs", &[("req.logprobs_params", None)]),
+    (
+        "stream_options",
+        &[
+            ("usage.include_usage_trailer", None),
+            ("usage.stream_options_acceptance", None),
+            ("assert.pointer", Some("/usage")),
+        ],
+    ),
+    (
+        "parallel_tool_calls",
+        &[("tools.parallel_tool_calls_param", None)],
+    ),
+];
+
+/// The parameter the request sends and the profile documents as ignored that explains the
+/// finding, if one does.
+fn ignored_cause(profile: &Profile, req: Option<&Value>, f: &Finding) -> Option<&'static str> {
+    let sent = |p: &str| req.is_some_and(|j| j.get(p).is_some_and(|v| !v.is_null()));
+    IGNORED_EFFECTS.iter().find_map(|(param, effects)| {
+        let documented = profile.parameters.ignored.iter().any(|i| i == param);
+        let effect = effects.iter().any(|(check, at)| {
+            *check == f.check
+                && at.is_none_or(|at| {
+                    f.path
+                        .as_deref()
+                        .is_some_and(|p| p == at || p.starts_with(&format!("{at}/")))
+                })
+        });
+        (documented && sent(param) && effect).then_some(*param)
+    })
 }
 
 /// "402 insufficient_funds is its documented answer (баланс ниже $0.10)".
@@ -531,6 +603,64 @@ mod tests {
             "{model: m, max_output_tokens: 5, messages: [{role: user, content: hi}]}",
         );
         assert_eq!(f.severity, Info);
+    }
+
+    /// meingpt ignores `stop`: the stop string in the answer is its documented behaviour, but
+    /// only when the request sent `stop`; apigo leaves out `created`, not `id`.
+    #[test]
+    fn ignored_parameters_and_omitted_fields_come_from_the_profile_data() {
+        let answer = OK_BODY.replace(r#""content":"hi""#, r#""content":"alpha STOP beta""#);
+        let stop = "{model: m, stop: STOP, messages: [{role: user, content: hi}]}";
+        let v = judge(
+            &under("meingpt", chat_case(stop, "")),
+            200,
+            "application/json",
+            &answer,
+        );
+        let f = v
+            .findings
+            .iter()
+            .find(|f| f.check == "req.stop_sequences")
+            .unwrap();
+        assert_eq!(f.severity, Variant, "{}", f.message);
+        assert!(
+            f.message
+                .contains("`stop` is not among the parameters it honours"),
+            "{}",
+            f.message
+        );
+        let v = judge(
+            &under("openai", chat_case(stop, "")),
+            200,
+            "application/json",
+            &answer,
+        );
+        let f = v
+            .findings
+            .iter()
+            .find(|f| f.check == "req.stop_sequences")
+            .unwrap();
+        assert_eq!(f.severity, Warning);
+
+        let body = OK_BODY.replace(r#""created":1700000000,"#, "");
+        for (profile, want) in [("apigo", Variant), ("openai", Violation)] {
+            let v = judge(
+                &under(profile, chat_case(ML_ROUTER_CHAT, "")),
+                200,
+                "application/json",
+                &body,
+            );
+            let f = v
+                .findings
+                .iter()
+                .find(|f| f.check == "resp.schema")
+                .unwrap();
+            assert_eq!(
+                (f.path.as_deref(), f.severity),
+                (Some("/created"), want),
+                "{profile}"
+            );
+        }
     }
 
     #[test]
