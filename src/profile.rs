@@ -504,18 +504,21 @@ mod tests {
 
     #[test]
     fn variant_rules_match_check_path_parameter_and_status() {
-        let meingpt = get("meingpt").unwrap();
         let with_n = serde_json::json!({"model": "m", "n": 2, "messages": []});
         let without = serde_json::json!({"model": "m", "messages": []});
-        let rule = |check: &str, req: &Value| {
-            meingpt
-                .variants
-                .iter()
-                .any(|r| r.matches(check, None, Some(req), 200))
+        let rule = VariantRule {
+            check: "req.n_parameter".into(),
+            path: None,
+            when_param: vec!["n".into()],
+            status: None,
+            because: String::new(),
         };
-        assert!(rule("req.n_parameter", &with_n));
-        assert!(!rule("req.n_parameter", &without), "only when `n` is sent");
-        assert!(!rule("resp.envelope", &with_n));
+        assert!(rule.matches("req.n_parameter", None, Some(&with_n), 200));
+        assert!(
+            !rule.matches("req.n_parameter", None, Some(&without), 200),
+            "only when `n` is sent"
+        );
+        assert!(!rule.matches("resp.envelope", None, Some(&with_n), 200));
         let area = VariantRule {
             check: "err.*".into(),
             path: Some("/error".into()),

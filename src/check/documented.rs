@@ -449,9 +449,12 @@ pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
     }
 }
 
+/// A check id, and the place its finding is about when not the whole answer.
+type Effect = (&'static str, Option<&'static str>);
+
 /// What a server that accepts a parameter and ignores it is seen to do: the findings that
 /// follow (check id, and the place they are about when not the whole answer).
-const IGNORED_EFFECTS: &[(&str, &[(&str, Option<&str>)])] = &[
+const IGNORED_EFFECTS: &[(&str, &[Effect])] = &[
     ("n", &[("req.n_parameter", None), ("chunk.n_choices", None)]),
     ("stop", &[("req.stop_sequences", None)]),
     (
