@@ -39,7 +39,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run suites against targets (default: the shipped suites against the embedded reference gateway).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve the reference gateway on 127.0.0.1 until interrupted.
     Serve(ServeArgs),
     /// Explain a check: what it demands, how bad a deviation is, and where the rule comes from.
@@ -100,6 +100,10 @@ pub struct RunArgs {
     /// are counted and shown in the matrix.
     #[arg(long, short)]
     pub verbose: bool,
+    /// A profile file of your own (YAML, see schemas/profile.schema.json), usable by its
+    /// `profile:` name in `--target NAME=URL@PROFILE` (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub profile_file: Vec<PathBuf>,
     /// Do not ask the targets' `GET /models` which models they list (by default a case whose
     /// model is not listed, or lacks a capability by the list's metadata, is skipped).
     #[arg(long)]
@@ -195,7 +199,7 @@ fn parse_duration_arg(s: &str) -> Result<Duration, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run(args) => run_command(args),
+        Command::Run(args) => run_command(*args),
         Command::Serve(args) => serve_command(args),
         Command::Explain(args) => explain_command(&args),
         Command::Schemas(SchemasCommand::Extract { spec, out, check }) => {
@@ -288,6 +292,7 @@ fn run_command(args: RunArgs) -> u8 {
         max_stream_bytes: args.max_stream_bytes,
         max_events: args.max_events,
         rate_limit: args.rate_limit,
+        profile_files: args.profile_file.clone(),
     };
     let settings = match config::resolve(&flags, &env, &cwd) {
         Ok(s) => s,

@@ -113,6 +113,8 @@ pub struct Flags {
     pub max_events: Option<usize>,
     /// `--rate-limit`: requests per second, for every target without its own `rate_limit`.
     pub rate_limit: Option<f64>,
+    /// `--profile-file`: profiles of the user's, registered by their `profile:` name.
+    pub profile_files: Vec<PathBuf>,
 }
 
 /// A configuration problem: one line that says what to change.
@@ -143,6 +145,11 @@ pub fn resolve(
 ) -> Result<Settings, ConfigError> {
     let mut settings = Settings::default();
 
+    // 0. Profile files named on the command line, so that targets can name them.
+    for path in &flags.profile_files {
+        register_profile(&cwd.join(path), cwd, "--profile-file")?;
+    }
+
     // 1. The config file.
     let explicit = flags
         .config
@@ -165,7 +172,8 @@ pub fn resolve(
             .unwrap_or(&path)
             .display()
             .to_string();
-        let file = read_config(&SourceFile::new(shown, text))?;
+        let dir = path.parent().unwrap_or(cwd).to_path_buf();
+        let file = read_config(&SourceFile::new(shown, text), &dir, cwd)?;
         if let Some(j) = file.jobs {
             settings.jobs = j;
         }
@@ -462,6 +470,7 @@ struct ConfigFile {
 
 /// Config keys: each names the flag and variable that override it (see README).
 const TOP_KEYS: &[&str] = &[
+    "profiles",
     "jobs",
     "connect_timeout",
     "timeout",
@@ -481,7 +490,28 @@ const TARGET_KEYS: &[&str] = &[
     "rate_limit",
 ];
 
-fn read_config(file: &SourceFile) -> Result<ConfigFile, ConfigError> {
+/// Reads a profile file and registers it (`crate::profile::register`); a broken one is one line
+/// with the place and what to change.
+fn register_profile(path: &Path, cwd: &Path, from: &str) -> Result<(), ConfigError> {
+    let shown = path.strip_prefix(cwd).unwrap_or(path).display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(
+            format!("failed to read profile `{shown}` ({from}): {e}"),
+            Some("name an existing profile file (YAML, see schemas/profile.schema.json)".into()),
+        )
+    })?;
+    crate::profile::register(SourceFile::new(shown, text))
+        .map(|_| ())
+        .map_err(|d| {
+            let (line, col) = d.location.file.line_col(d.location.span.start);
+            ConfigError::new(
+                format!("{}:{line}:{col}: {}", d.location.file.path, d.message),
+                d.hint.clone(),
+            )
+        })
+}
+
+fn read_config(file: &SourceFile, dir: &Path, cwd: &Path) -> Result<ConfigFile, ConfigError> {
     let at = |node: &Node, message: String, hint: Option<String>| {
         let (line, col) = file.line_col(node.span.start);
         ConfigError::new(format!("{}:{line}:{col}: {message}", file.path), hint)
@@ -530,6 +560,29 @@ fn read_config(file: &SourceFile) -> Result<ConfigFile, ConfigError> {
             )),
         }
     };
+    // Profile files first (relative to the config file), so that targets can name them.
+    if let Some(n) = root.get("profiles") {
+        let paths = n.as_seq().ok_or_else(|| {
+            at(
+                n,
+                format!(
+                    "`profiles` must be a list of profile files, not {}",
+                    n.type_name()
+                ),
+                Some("write e.g. profiles: [profiles/acme-gateway.yaml]".into()),
+            )
+        })?;
+        for p in paths {
+            let Some(rel) = p.as_str() else {
+                return Err(at(
+                    p,
+                    format!("a profile file must be a path, not {}", p.type_name()),
+                    None,
+                ));
+            };
+            register_profile(&dir.join(rel), cwd, "`profiles` in the config file")?;
+        }
+    }
     if let Some(n) = root.get("jobs") {
         out.jobs = Some(positive(n, "jobs")?);
     }
@@ -753,6 +806,45 @@ mod tests {
                 let _ = std::fs::remove_dir_all(&self.0);
             }
         }
+    }
+
+    #[test]
+    fn profile_files_of_ones_own_are_named_by_targets() {
+        let (dir, mut flags) = with_file(
+            "profiles: [gw/acme.yaml]\ntargets:\n  prod:\n    base_url: http://127.0.0.1:1/v1\n    profile: acme-config\n    models: [m]\n",
+        );
+        std::fs::create_dir_all(dir.path().join("gw")).unwrap();
+        let profile = |name: &str| {
+            format!(
+                "profile: {name}\ntitle: Acme\nsource: our wiki\nsummary: s\ncapabilities: [chat]\n"
+            )
+        };
+        std::fs::write(dir.path().join("gw/acme.yaml"), profile("acme-config")).unwrap();
+        std::fs::write(dir.path().join("flag.yaml"), profile("acme-flag")).unwrap();
+        flags.profile_files = vec!["flag.yaml".into()];
+        flags.targets = vec!["other=http://127.0.0.1:2/v1@acme-flag".into()];
+        flags.models = vec!["m".into()];
+        let s = resolve(&flags, &env(&[]), dir.path()).unwrap();
+        assert_eq!(s.targets[0].profile, "acme-flag");
+        assert_eq!(
+            crate::profile::get("acme-config").unwrap().source,
+            "our wiki"
+        );
+
+        // A broken profile file: one line, its place, what to change.
+        std::fs::write(
+            dir.path().join("gw/acme.yaml"),
+            "profile: acme-broken\ntitle: A\nsource: s\nsummary: s\ncapabilities: [chta]\n",
+        )
+        .unwrap();
+        let e = resolve(&Flags::default(), &env(&[]), dir.path()).unwrap_err();
+        let line = e.to_string();
+        assert!(line.starts_with("gw/acme.yaml:5:"), "{line}");
+        assert!(
+            line.contains("did you mean") || line.contains("chta"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'), "{line}");
     }
 
     #[test]

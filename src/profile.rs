@@ -349,25 +349,27 @@ pub fn load(file: SourceFile) -> Result<Profile, Box<Diagnostic>> {
         let pointer = e.instance_path().as_str().to_owned();
         let mut node = root.at_pointer(&pointer).unwrap_or(&root);
         let mut hint = "see schemas/profile.schema.json for the profile format".to_owned();
-        // A bad key (unknown, or not an allowed name): point at the key the message names,
-        // and suggest the nearest allowed one.
-        if let crate::yaml::NodeKind::Map(entries) = &node.kind {
-            let message = e.to_string();
-            let named = entries.iter().find_map(|(k, _)| {
+        // A bad key (unknown, or not an allowed name): point at the key the message names. A bad
+        // key or value: suggest the nearest allowed one.
+        let message = e.to_string();
+        let mut refused = node.as_str();
+        if let crate::yaml::NodeKind::Map(entries) = &node.kind
+            && let Some((key, name)) = entries.iter().find_map(|(k, _)| {
                 let name = k.as_str()?;
                 (message.contains(&format!("\"{name}\"")) || message.contains(&format!("'{name}'")))
                     .then_some((k, name))
-            });
-            if let Some((key, name)) = named {
-                node = key;
-                let allowed = allowed_keys(doc, e.schema_path().as_str());
-                if let Some(near) =
-                    crate::diag::did_you_mean(name, allowed.iter().map(String::as_str))
-                {
-                    hint = format!("did you mean `{near}`?");
-                } else if !allowed.is_empty() {
-                    hint = format!("allowed: {}", allowed.join(", "));
-                }
+            })
+        {
+            node = key;
+            refused = Some(name);
+        }
+        if let Some(name) = refused {
+            let allowed = allowed_names(doc, e.schema_path().as_str());
+            if let Some(near) = crate::diag::did_you_mean(name, allowed.iter().map(String::as_str))
+            {
+                hint = format!("did you mean `{near}`?");
+            } else if !allowed.is_empty() && allowed.len() <= 12 {
+                hint = format!("allowed: {}", allowed.join(", "));
             }
         }
         return Err(at(
@@ -422,33 +424,46 @@ pub fn load(file: SourceFile) -> Result<Profile, Box<Diagnostic>> {
     Ok(profile)
 }
 
-/// The keys the schema allows where a key was refused: the `properties` of the object schema the
-/// failing keyword (`additionalProperties`, `propertyNames`) belongs to, or the names a
-/// `propertyNames` enum allows.
-fn allowed_keys(doc: &Value, schema_path: &str) -> Vec<String> {
-    let (object, keyword) = ["/additionalProperties", "/propertyNames"]
-        .iter()
-        .find_map(|k| schema_path.find(k).map(|i| (&schema_path[..i], *k)))
-        .unwrap_or((schema_path, ""));
-    let Some(schema) = doc.pointer(object) else {
-        return Vec::new();
-    };
-    let names = match keyword {
-        "/propertyNames" => schema
-            .pointer("/propertyNames/enum")
-            .and_then(Value::as_array)
+/// The schema at a keyword location, following `$ref`s on the way.
+fn schema_at<'v>(doc: &'v Value, schema_path: &str) -> Option<&'v Value> {
+    let mut at = doc;
+    for segment in schema_path.split('/').skip(1) {
+        at = if segment == "$ref" {
+            doc.pointer(at.get("$ref")?.as_str()?.strip_prefix('#')?)?
+        } else {
+            at.get(segment.replace("~1", "/").replace("~0", "~"))?
+        };
+    }
+    Some(at)
+}
+
+/// The names the schema allows where one was refused: an `enum`'s values, the names a
+/// `propertyNames` enum allows, or the `properties` of the object an `additionalProperties`
+/// belongs to.
+fn allowed_names(doc: &Value, schema_path: &str) -> Vec<String> {
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
             .map(|a| {
                 a.iter()
                     .filter_map(Value::as_str)
                     .map(str::to_owned)
                     .collect()
-            }),
-        _ => schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|p| p.keys().cloned().collect()),
+            })
+            .unwrap_or_default()
     };
-    names.unwrap_or_default()
+    if let Some(object) = schema_path.strip_suffix("/additionalProperties") {
+        return schema_at(doc, object)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+    }
+    let at = schema_at(doc, schema_path);
+    match at {
+        Some(Value::Array(_)) => strings(at),
+        Some(s) => strings(s.get("enum")),
+        None => Vec::new(),
+    }
 }
 
 /// Profiles read from the user's files ([`register`]), after the shipped ones.
