@@ -52,6 +52,8 @@ pub struct Profile {
     #[serde(default)]
     pub endpoints: Vec<EndpointSpec>,
     #[serde(default)]
+    pub sse: SseSpec,
+    #[serde(default)]
     pub variants: Vec<VariantRule>,
 }
 
@@ -184,6 +186,21 @@ fn error_kinds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ErrorKind>,
                 .ok_or_else(|| serde::de::Error::custom(format!("unknown error kind `{n}`")))
         })
         .collect()
+}
+
+/// What the documentation says of its event streams.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SseSpec {
+    /// Streams end with `data: [DONE]`, as documented.
+    #[serde(default)]
+    pub done: bool,
+    /// Keep-alive comments are documented.
+    #[serde(default)]
+    pub comments: bool,
+    /// Vendor chunk fields it documents (`delta.images`).
+    #[serde(default)]
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -56,6 +56,8 @@ pub struct DeltaFacts<'a> {
     /// `reasoning`, `reasoning_content`, ... with their text.
     pub reasoning: Vec<(String, String)>,
     pub tool_calls: Vec<ToolFacts<'a>>,
+    /// Generated images (`delta.images`, as rout.my and OpenRouter stream them).
+    pub images: Vec<Value>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -173,6 +175,11 @@ impl ChoiceFacts<'_> {
                     Some(Value::Array(calls)) => calls.iter().map(ToolFacts::from_value).collect(),
                     _ => Vec::new(),
                 },
+                images: d
+                    .get("images")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
             });
         ChoiceFacts {
             index: v.get("index").and_then(Value::as_u64),
@@ -336,6 +343,7 @@ impl<'a> FastChunk<'a> {
                                 content: c.delta.content,
                                 refusal: c.delta.refusal,
                                 reasoning: Vec::new(),
+                                images: Vec::new(),
                                 tool_calls: c
                                     .delta
                                     .tool_calls

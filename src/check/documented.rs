@@ -424,6 +424,19 @@ pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
         {
             // The profile's own rules first: they quote the document.
             Some(rule.because.clone())
+        } else if f.check == "chunk.unknown_fields_tolerated"
+            && !profile.sse.fields.is_empty()
+            && f.actual.as_deref().is_some_and(|keys| {
+                keys.split(", ")
+                    .all(|k| profile.sse.fields.iter().any(|d| d == k))
+            })
+        {
+            Some(format!(
+                "it documents {} in its chunks",
+                f.actual.as_deref().unwrap_or_default()
+            ))
+        } else if f.check == "sse.comments_ignored" && profile.sse.comments {
+            Some("it documents keep-alive comments in its streams".to_owned())
         } else if f.check == "req.unknown_param_policy" && profile.parameters.forwarded {
             Some("it forwards parameters it does not know upstream".to_owned())
         } else if let Some(p) = ignored_cause(profile, req, f) {

@@ -165,6 +165,9 @@ struct ToolState {
     id_changed: bool,
 }
 
+/// Streamed images kept per choice for the reassembled answer.
+const MAX_IMAGES: usize = 64;
+
 #[derive(Debug, Default)]
 struct ChoiceState {
     chunks: usize,
@@ -179,6 +182,8 @@ struct ChoiceState {
     cumulative: usize,
     refusal: Capped,
     reasoning: BTreeMap<String, Capped>,
+    /// `delta.images`, in order (at most [`MAX_IMAGES`]).
+    images: Vec<Value>,
     finish_reason: Option<String>,
     finish_event: Option<usize>,
     finishes: usize,
@@ -1031,6 +1036,11 @@ impl<'a> StreamJudge<'a> {
                     state.reasoning.entry(k.clone()).or_default().push(s);
                 }
             }
+            if !delta.images.is_empty() {
+                payload = true;
+                let room = MAX_IMAGES.saturating_sub(state.images.len());
+                state.images.extend(delta.images.iter().take(room).cloned());
+            }
             if let Some(lp) = &choice.logprobs {
                 state.logprobs_seen = true;
                 if let Some(tokens) = lp.get("content").and_then(Value::as_array)
@@ -1379,11 +1389,14 @@ impl<'a> StreamJudge<'a> {
         }
         if !self.vendor_keys.is_empty() {
             let keys: Vec<&str> = self.vendor_keys.keys().map(String::as_str).collect();
-            self.push(Finding::new(
-                "chunk.unknown_fields_tolerated",
-                Info,
-                format!("vendor fields in chunks: {}", keys.join(", ")),
-            ));
+            self.push(
+                Finding::new(
+                    "chunk.unknown_fields_tolerated",
+                    Info,
+                    format!("vendor fields in chunks: {}", keys.join(", ")),
+                )
+                .actual(keys.join(", ")),
+            );
         }
         // Usage discipline.
         let trailers = self.usage_trailers;
@@ -1602,6 +1615,9 @@ impl<'a> StreamJudge<'a> {
                 );
                 for (k, v) in &c.reasoning {
                     message.insert(k.clone(), json!(v.text));
+                }
+                if !c.images.is_empty() {
+                    message.insert("images".into(), Value::Array(c.images.clone()));
                 }
                 if !c.tools.is_empty() {
                     let calls: Vec<Value> = c
