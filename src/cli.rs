@@ -44,6 +44,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Explain a check: what it demands, how bad a deviation is, and where the rule comes from.
     Explain(ExplainArgs),
+    /// List the gateway profiles, or show what one documents.
+    Profiles(ProfilesArgs),
     /// Maintain the OpenAI schemas in schemas/openai/.
     #[command(subcommand)]
     Schemas(SchemasCommand),
@@ -171,6 +173,15 @@ pub struct ExplainArgs {
     pub list: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ProfilesArgs {
+    /// A profile name such as `ml-router`.
+    pub name: Option<String>,
+    /// A profile file of your own, to check it and show it (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub profile_file: Vec<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SchemasCommand {
     /// Extract the schemas from the OpenAPI spec into schemas/openai/.
@@ -202,6 +213,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run_command(*args),
         Command::Serve(args) => serve_command(args),
         Command::Explain(args) => explain_command(&args),
+        Command::Profiles(args) => profiles_command(&args),
         Command::Schemas(SchemasCommand::Extract { spec, out, check }) => {
             extract_command(&spec, &out, check)
         }
@@ -620,6 +632,36 @@ fn explain_command(args: &ExplainArgs) -> u8 {
     println!("breaks:     {}", c.breaks);
     println!("provenance: {}", c.provenance);
     exit::SUCCESS
+}
+
+fn profiles_command(args: &ProfilesArgs) -> u8 {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    for path in &args.profile_file {
+        if let Err(e) = config::register_profile(&cwd.join(path), &cwd, "--profile-file") {
+            return setup_error(e);
+        }
+    }
+    let Some(name) = args.name.as_deref() else {
+        for name in crate::profile::names() {
+            let p = crate::profile::get(name).expect("listed");
+            println!("{:<14} {:<16} {}", p.name, p.title, p.source);
+        }
+        return exit::SUCCESS;
+    };
+    match crate::profile::get(name) {
+        Some(p) => {
+            print!("{}", p.describe());
+            exit::SUCCESS
+        }
+        None => {
+            let names = crate::profile::names();
+            let hint = did_you_mean(name, names.iter().copied()).map_or_else(
+                || format!("profiles: {}", names.join(", ")),
+                |s| format!("did you mean `{s}`?"),
+            );
+            setup_error(format!("unknown profile `{name}`\n(hint: {hint})"))
+        }
+    }
 }
 
 fn extract_command(spec: &std::path::Path, out: &std::path::Path, check: bool) -> u8 {

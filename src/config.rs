@@ -492,7 +492,7 @@ const TARGET_KEYS: &[&str] = &[
 
 /// Reads a profile file and registers it (`crate::profile::register`); a broken one is one line
 /// with the place and what to change.
-fn register_profile(path: &Path, cwd: &Path, from: &str) -> Result<(), ConfigError> {
+pub fn register_profile(path: &Path, cwd: &Path, from: &str) -> Result<(), ConfigError> {
     let shown = path.strip_prefix(cwd).unwrap_or(path).display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::new(

@@ -283,6 +283,116 @@ impl Profile {
             .any(|m| m.id == model && m.without.contains(&capability))
     }
 
+    /// What the profile documents, for `gatecheck profiles NAME`.
+    pub fn describe(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "—".to_owned()
+            } else {
+                v.join(", ")
+            }
+        };
+        let _ = writeln!(out, "{} ({})", self.name, self.title);
+        let _ = writeln!(out, "  {}", self.summary);
+        let _ = writeln!(out, "source:       {}", self.source);
+        let _ = writeln!(out, "base path:    {}", self.base_path);
+        let _ = writeln!(
+            out,
+            "auth:         {}: {} <key>",
+            self.auth.header, self.auth.scheme
+        );
+        let caps: Vec<String> = self
+            .capabilities
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        let _ = writeln!(out, "capabilities: {}", caps.join(", "));
+        if let Some(p) = &self.models.pattern {
+            let _ = writeln!(out, "model ids:    {p}");
+        }
+        for m in &self.models.served {
+            let without: Vec<&str> = m.without.iter().map(|c| c.as_str()).collect();
+            if !without.is_empty() {
+                let _ = writeln!(out, "model:        {} without {}", m.id, without.join(", "));
+            }
+        }
+        if let Some(r) = &self.response_ids {
+            let _ = writeln!(out, "response ids: {}", r.pattern);
+        }
+        for (k, v) in &self.vars {
+            let _ = writeln!(out, "${{{k}}}: {v}");
+        }
+        let p = &self.parameters;
+        if !p.supported.is_empty() {
+            let _ = writeln!(out, "parameters honoured: {}", list(&p.supported));
+        }
+        if !p.ignored.is_empty() {
+            let _ = writeln!(out, "parameters ignored:  {}", list(&p.ignored));
+        }
+        if !p.extra.is_empty() {
+            let _ = writeln!(out, "extra request fields: {}", list(&p.extra));
+        }
+        if p.forwarded {
+            let _ = writeln!(out, "unknown parameters:  forwarded upstream");
+        }
+        for f in &self.response_fields {
+            let _ = writeln!(
+                out,
+                "response field: {}{} {}",
+                f.path,
+                if f.required { " (always)" } else { "" },
+                f.schema
+            );
+        }
+        if !self.omitted_fields.is_empty() {
+            let _ = writeln!(out, "left out:     {}", list(&self.omitted_fields));
+        }
+        if let Some(b) = &self.errors.body_schema {
+            let _ = writeln!(out, "error body:   {b}");
+        }
+        for e in &self.errors.documented {
+            let kinds: Vec<&str> = e.kinds.iter().map(|k| k.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "error:        {} {} for {}",
+                e.status,
+                e.code.as_deref().unwrap_or("(no code)"),
+                if kinds.is_empty() {
+                    "—".to_owned()
+                } else {
+                    kinds.join(", ")
+                }
+            );
+        }
+        for e in &self.endpoints {
+            let report = if e.report == EndpointReport::Info {
+                " (reported as info)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "endpoint:     {} {}{report}", e.method, e.path);
+        }
+        if !self.sse.fields.is_empty() {
+            let _ = writeln!(out, "chunk fields: {}", list(&self.sse.fields));
+        }
+        for r in &self.variants {
+            let mut when = String::new();
+            if let Some(p) = &r.path {
+                let _ = write!(when, " at {p}");
+            }
+            if !r.when_param.is_empty() {
+                let _ = write!(when, " when sending {}", r.when_param.join(", "));
+            }
+            if let Some(s) = r.status {
+                let _ = write!(when, " on {s}");
+            }
+            let _ = writeln!(out, "variant:      {}{when}: {}", r.check, r.because);
+        }
+        out
+    }
+
     /// The documented answer to an error provoked on purpose.
     pub fn documented_error(&self, kind: ErrorKind) -> Option<&DocumentedError> {
         self.errors
@@ -614,6 +724,20 @@ mod tests {
             .map(|(s, _)| (*s).to_owned())
             .collect();
         assert_eq!(names("/$defs/capability/enum"), caps);
+    }
+
+    #[test]
+    fn a_profile_describes_what_it_documents() {
+        let text = get("ml-router").unwrap().describe();
+        for line in [
+            "ml-router (ML Router)",
+            "base path:    /v1",
+            "response field: /usage/cost (always)",
+            "error:        402 insufficient_funds for insufficient_funds",
+            "endpoint:     GET /prices",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
     }
 
     #[test]
