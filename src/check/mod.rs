@@ -463,6 +463,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         documented::apply_variants(&mut cx, profile);
     }
 
+    let carries = applicable::Carries::of(&cx.body, cx.streamed);
     let findings = cx.findings;
     let aborted = stream_report.and_then(|r| r.aborted.clone());
     let (outcome, reason) = if let Some(reason) = broken {
@@ -485,6 +486,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         streamed: cx.streamed,
         compared: observed.companion.is_some(),
         profile,
+        carries,
     };
     Verdict {
         outcome,
