@@ -71,7 +71,7 @@ pub(super) struct Carries {
 }
 
 impl Carries {
-    /// Every part: what an answer not yet seen may carry (a skipped case).
+    /// Every part.
     pub const ANY: Carries = Carries {
         tool_calls: true,
         logprobs: true,
@@ -79,6 +79,16 @@ impl Carries {
         refusal: true,
         usage: true,
     };
+
+    /// What an answer to `req` not yet seen (a skipped case) may carry: a tool call when tools
+    /// are offered, logprobs when they are asked for, and the other parts always.
+    fn asked(req: &RequestView) -> Carries {
+        Carries {
+            tool_calls: !req.tools.is_empty(),
+            logprobs: req.logprobs,
+            ..Carries::ANY
+        }
+    }
 
     /// What a judged body has; `streamed` when it is a stream's reassembled answer.
     pub fn of(body: &Body, streamed: bool) -> Carries {
@@ -128,8 +138,8 @@ pub(super) fn checked(case: &PlannedCase, kind: Kind) -> Vec<&'static str> {
 
 /// The checks that would look at this case's exchange if the server answered as the case
 /// expects (the expected status; for a mistake made on purpose, the status the profile documents
-/// for it, else OpenAI's; else 2xx; a stream when one is asked for and 2xx is expected; every
-/// optional part of the answer): what a skipped case leaves unexercised.
+/// for it, else OpenAI's; else 2xx; a stream when one is asked for and 2xx is expected; the
+/// optional parts of the answer the request may bring): what a skipped case leaves unexercised.
 pub fn expected(case: &PlannedCase) -> Vec<&'static str> {
     let profile = crate::profile::get(&case.target.profile);
     let status = match (&case.case.expect.status, &case.case.expect.error) {
@@ -146,7 +156,7 @@ pub fn expected(case: &PlannedCase) -> Vec<&'static str> {
         streamed,
         compared: streamed && case.companion.is_some(),
         profile,
-        carries: Carries::ANY,
+        carries: Carries::asked(&RequestView::new(case.request.json.as_ref())),
     };
     checked(case, kind)
 }
@@ -581,7 +591,7 @@ mod tests {
     /// A skipped case that provokes a 429 on purpose would have exercised `err.retry_headers`:
     /// its expected status is OpenAI's for the mistake (or the profile's), not a blanket 400.
     #[test]
-    fn a_skipped_mistake_is_expected_with_the_status_openai_answers() {
+    fn a_skipped_case_expects_the_status_openai_answers_and_what_its_request_brings() {
         let c = chat_case(PLAIN, "    expect: {error: rate_limited}\n");
         let ids = expected(&c);
         assert!(ids.contains(&"err.retry_headers"), "{ids:?}");
@@ -591,5 +601,15 @@ mod tests {
             !ids.contains(&"err.retry_headers") && ids.contains(&"err.envelope"),
             "{ids:?}"
         );
+        // A skipped text completion would not have exercised the tool-call rules.
+        let ids = expected(&chat_case(
+            "{model: m, stream: true, messages: [{role: user, content: hi}]}",
+            "",
+        ));
+        assert!(
+            !ids.contains(&"tools.delta_index_present") && !ids.contains(&"ext.logprobs_shape"),
+            "{ids:?}"
+        );
+        assert!(ids.contains(&"json.refusal_field"), "{ids:?}");
     }
 }

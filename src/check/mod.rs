@@ -154,6 +154,10 @@ pub struct Verdict {
     /// The checks that looked at the exchange ([`applicable`]); for a skipped case, those its
     /// expected answer would have exercised.
     pub checked: Vec<&'static str>,
+    /// Assertions that failed where a catalog check had already reported the same defect at the
+    /// same place: left out of `findings` (one defect, one finding), and given here with that
+    /// finding's severity, so that reports by check (the matrix) do not show them passed.
+    pub restated: Vec<(&'static str, Severity)>,
 }
 
 /// How strict the judge is.
@@ -206,6 +210,9 @@ pub(crate) struct Cx<'a> {
     /// Set by request-handling checks that explain a rejection (so the generic "a valid request
     /// was rejected" assertion stays quiet).
     pub rejection_explained: bool,
+    /// Assertions left out because a catalog finding already reports the same defect at the
+    /// same place (`expect.rs`), with the index of that finding.
+    pub restated: Vec<(&'static str, usize)>,
 }
 
 impl<'a> Cx<'a> {
@@ -367,6 +374,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
             findings: Vec::new(),
             stream: None,
             checked: Vec::new(),
+            restated: Vec::new(),
         };
     };
     // A broken transport leaves a non-stream body unjudgeable; a stream is judged as far as it
@@ -388,6 +396,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
             findings: Vec::new(),
             stream: observed.stream.map(StreamInfo::from),
             checked: Vec::new(),
+            restated: Vec::new(),
         };
     }
     let body = match stream_report {
@@ -409,6 +418,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         findings: Vec::new(),
         streamed: stream_report.is_some(),
         rejection_explained: false,
+        restated: Vec::new(),
     };
 
     let inconclusive = inconclusive_reason(&cx);
@@ -464,6 +474,11 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
     }
 
     let carries = applicable::Carries::of(&cx.body, cx.streamed);
+    let restated = cx
+        .restated
+        .iter()
+        .map(|&(id, i)| (id, cx.findings[i].severity))
+        .collect();
     let findings = cx.findings;
     let aborted = stream_report.and_then(|r| r.aborted.clone());
     let (outcome, reason) = if let Some(reason) = broken {
@@ -494,6 +509,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         findings,
         stream: observed.stream.map(StreamInfo::from),
         checked: applicable::checked(case, kind),
+        restated,
     }
 }
 
