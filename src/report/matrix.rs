@@ -3,11 +3,11 @@
 //! target's cases, or whether the check looked at all; below it, each target's totals, median
 //! time to first token and reported cost.
 //!
-//! A cell is the worst severity the check found (`violation`, `warning`, `variant`, `info`; an
-//! assertion left out because a catalog check reported the same defect, that finding's);
-//! else `pass` when it looked at an exchange of a case that passed or failed (the server was
-//! judged) and found nothing; else `skipped` when only skipped cases would have exercised it;
-//! else `—`. Cases that errored or were inconclusive count for their findings only: the server
+//! A cell is the worst severity the check found (`violation`, `warning`, `variant`, `info`; a
+//! check left out because another reported the same defect at the same place, as a schema error
+//! beside a specific finding, counts with that finding's: [`Verdict::restated`]); else `pass`
+//! when it looked at an exchange of a case that passed or failed (the server was judged) and
+//! found nothing; else `skipped` when only skipped cases would have exercised it; else `—`. Cases that errored or were inconclusive count for their findings only: the server
 //! could not be judged, so they make no `pass`. Which checks looked at an exchange is
 //! [`Verdict::checked`] (see `check::applicable`).
 //!
@@ -182,8 +182,8 @@ impl Builder {
             let seen = t.checks.entry(f.check).or_default();
             seen.worst = seen.worst.max(Some(f.severity));
         }
-        // An assertion left out for a catalog finding on the same defect did not pass: its row
-        // shows that finding's severity (the totals count the finding once).
+        // A check left out for another's finding on the same defect did not pass: its row shows
+        // that finding's severity (the totals count the finding once).
         for &(id, severity) in &verdict.restated {
             let seen = t.checks.entry(id).or_default();
             seen.worst = seen.worst.max(Some(severity));
@@ -736,7 +736,8 @@ mod tests {
     }
 
     /// Issue 4, item 6: an assertion left out for a catalog finding on the same defect showed
-    /// `pass`; it shows that finding's severity, and the finding is counted once.
+    /// `pass` (so did a schema check beside a specific finding); it shows that finding's
+    /// severity, and the finding is counted once.
     #[test]
     fn an_assertion_restated_by_a_catalog_finding_is_not_a_pass() {
         let mut v = verdict(
