@@ -67,9 +67,13 @@ struct Runs {
     litellm_tools: String,
 }
 
-/// Starts both servers, runs gatecheck against them, and stops them, once for every test here.
-/// A failure is kept and reported by each test.
-fn runs() -> &'static Runs {
+/// Starts both servers, runs gatecheck against them, and stops them, once for every test here;
+/// `None` when real servers are skipped. A failure is kept and reported by each test.
+fn runs() -> Option<&'static Runs> {
+    if support::skip_real_servers() {
+        eprintln!("skipped: {} is set", support::SKIP_ENV);
+        return None;
+    }
     static RUNS: OnceLock<Result<Runs, String>> = OnceLock::new();
     let result = RUNS.get_or_init(|| {
         std::panic::catch_unwind(run_both).map_err(|e| {
@@ -80,7 +84,7 @@ fn runs() -> &'static Runs {
         })
     });
     match result {
-        Ok(runs) => runs,
+        Ok(runs) => Some(runs),
         Err(e) => panic!("the side-by-side run failed: {e}"),
     }
 }
@@ -219,11 +223,8 @@ fn normalize(matrix: &str) -> String {
 
 #[test]
 fn the_side_by_side_matrix_matches_the_committed_one() {
-    if support::skip_real_servers() {
-        eprintln!("skipped: {} is set", support::SKIP_ENV);
-        return;
-    }
-    let matrix = normalize(&runs().matrix);
+    let Some(runs) = runs() else { return };
+    let matrix = normalize(&runs.matrix);
     assert!(
         matrix.contains("| time to first token, p50 | [ms] | [ms] |"),
         "both targets streamed:\n{matrix}"
@@ -239,11 +240,8 @@ fn the_side_by_side_matrix_matches_the_committed_one() {
 /// streams that ignore `max_tokens`.
 #[test]
 fn llmock_findings_match_the_committed_snapshot() {
-    if support::skip_real_servers() {
-        eprintln!("skipped: {} is set", support::SKIP_ENV);
-        return;
-    }
-    let summary = support::findings_summary(&of_target(&runs().jsonl, "llmock"));
+    let Some(runs) = runs() else { return };
+    let summary = support::findings_summary(&of_target(&runs.jsonl, "llmock"));
     insta::assert_snapshot!("llmock_findings", summary);
 }
 
@@ -277,11 +275,7 @@ fn llmock_findings_match_the_committed_snapshot() {
 ///   `content_is_json` assertion does not repeat a catalog violation at the same place.
 #[test]
 fn litellm_findings_match_the_committed_snapshot() {
-    if support::skip_real_servers() {
-        eprintln!("skipped: {} is set", support::SKIP_ENV);
-        return;
-    }
-    let runs = runs();
+    let Some(runs) = runs() else { return };
     let summary = format!(
         "# every shipped suite, --model {}\n{}\n# suites/tools.yaml, --model {} (mock_tool_calls)\n{}",
         litellm::MODEL,
