@@ -26,8 +26,9 @@
 //!   violations, and `assert.content_is_json`, which leaves the defect to them, shows the same).
 //! - Errors: llmock's bodies are OpenAI's envelope, at the wrong status (422 for a malformed
 //!   body; 200 for an unknown model or key); LiteLLM's FastAPI `{"detail": ...}` for unknown
-//!   routes and models (`err.envelope` violation) and string codes (`err.code_and_type_types`).
-//!   Both accept empty `messages` and `temperature: 5` (`err.status_mapping` violations).
+//!   routes and models (`err.envelope` violation, which `err.schema` shows too) and string codes
+//!   (`err.code_and_type_types`). Both accept empty `messages` and `temperature: 5`
+//!   (`err.status_mapping` violations).
 //! - Completions: both fail `resp.schema`, llmock for `logprobs` and `tool_calls: null`, LiteLLM
 //!   for `logprobs` and `refusal`; without a `refusal` LiteLLM leaves `json.refusal_field`
 //!   nothing to judge (`skipped`: only skipped cases might have). llmock counts 0 prompt tokens
@@ -39,8 +40,9 @@
 //!   `req.logprobs_params` warnings; no logprobs, so no `ext.logprobs_shape` row), so
 //!   `finish_reason` is never `length` (`assert.pointer`); unknown parameters and
 //!   `stream_options` without `stream` accepted (info); the same 13 cases skipped under the
-//!   `openai` profile (cost, image output, pass-through, fault injection, model roles), hence
-//!   the `skipped` rows `err.context_length_message`, `err.retry_headers`, `ext.images_array`.
+//!   `openai` profile (cost, image output, `/responses`, pass-through, fault injection, model
+//!   roles), hence the `skipped` rows `err.context_length_message`, `err.retry_headers` and
+//!   `ext.images_array`.
 
 mod support;
 
@@ -272,7 +274,8 @@ fn llmock_findings_match_the_committed_snapshot() {
 ///   `max_tokens`, `stop` and `logprobs`; the tool-call model's calls end with
 ///   `finish_reason: "stop"` and whatever function was named. Ignored JSON modes are reported
 ///   by `json.object_mode_valid` / `json.schema_enforced_or_rejected` alone: the suites'
-///   `content_is_json` assertion does not repeat a catalog violation at the same place.
+///   `content_is_json` assertion does not repeat a catalog violation at the same place (the
+///   matrix still shows it failed).
 #[test]
 fn litellm_findings_match_the_committed_snapshot() {
     let Some(runs) = runs() else { return };
