@@ -269,6 +269,7 @@ pub async fn execute(
                     findings: Vec::new(),
                     stream: None,
                     checked: check::applicable::expected(case),
+                    restated: Vec::new(),
                 },
                 exchange: None,
                 elapsed: Duration::ZERO,

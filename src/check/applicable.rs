@@ -14,18 +14,26 @@
 //! | `assert.*` | the case's own `expect:` |
 //!
 //! It is an approximation, narrowed where a check is plainly about one feature of the request:
-//! `tools.*` count only for requests that offer tools (a tool call nobody asked for is still
-//! judged, and shows as a finding), `json.*` only for a `response_format` (except
-//! `json.refusal_field`, which reads every message), each `req.*` only for a request that uses
-//! its parameter, `chunk.stream_matches_nonstream` only with a companion, `err.status_mapping`
-//! only for a case that makes a mistake on purpose, `err.retry_headers` only on 429 and 503, and
-//! the stream-only and non-stream-only rules only where they run (`resp.*` reads non-stream
-//! bodies; chunks have their own rules). A check listed here
-//! may still have found nothing to look at inside the body (no `logprobs`, no usage); a check
-//! that fires is always listed (`tests/fixtures.rs` holds the two together over every recorded
-//! exchange, `tests/reference.rs` over every shipped case and dialect). A case's `checks:` selection narrows the list as it narrows findings.
+//! `tools.*` count only for requests that offer tools or answers that call one anyway, `json.*`
+//! only for a `response_format` (except `json.refusal_field`, below), each `req.*` only for a
+//! request that uses its parameter, `chunk.stream_matches_nonstream` only with a companion,
+//! `err.status_mapping` only for a case that makes a mistake on purpose, `err.retry_headers`
+//! only on 429 and 503, and the stream-only and non-stream-only rules only where they run
+//! (`resp.*` reads non-stream bodies; chunks have their own rules).
+//!
+//! The checks that judge one optional part of the answer count only where the answer
+//! ([`Carries`]) has it: the tool-call rules only for an answer with a tool call (offered or
+//! not), `ext.logprobs_shape` for logprobs, `ext.images_array` for `images`, `json.refusal_field`
+//! for a `refusal`, `usage.arithmetic` and `usage.details_shape` for a `usage`. Otherwise a
+//! gateway that never returned a tool call would show `pass` for every tool-call rule. Other
+//! checks may still have found little to look at (`ext.system_fingerprint_service_tier` on an
+//! answer without either field); a check that fires is always listed (`tests/fixtures.rs` holds
+//! the two together over every recorded exchange, `tests/reference.rs` over every shipped case
+//! and dialect). A case's `checks:` selection narrows the list as it narrows findings.
 
-use super::{Endpoint, RequestView, endpoint};
+use serde_json::Value;
+
+use super::{Body, Endpoint, RequestView, endpoint};
 use crate::catalog;
 use crate::plan::PlannedCase;
 
@@ -40,6 +48,83 @@ pub(super) struct Kind {
     pub compared: bool,
     /// The profile the exchange was judged under (`None` under `--strict`).
     pub profile: Option<&'static crate::profile::Profile>,
+    /// What the judged answer has of the optional parts some checks are about.
+    pub carries: Carries,
+}
+
+/// The optional parts of a chat answer that some checks judge, found in the judged body (a
+/// stream's reassembled answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Carries {
+    /// A message with at least one tool call (a stream: any tool-call delta).
+    pub tool_calls: bool,
+    /// A choice with non-null `logprobs`, or a body that is not JSON (scanned for the
+    /// `Infinity` and `NaN` that logprobs bring).
+    pub logprobs: bool,
+    /// A message with `images`.
+    pub images: bool,
+    /// A message with a `refusal` member (a stream: refusal text, since its reassembled answer
+    /// always has the member).
+    pub refusal: bool,
+    /// A `usage` object.
+    pub usage: bool,
+}
+
+impl Carries {
+    /// Every part.
+    pub const ANY: Carries = Carries {
+        tool_calls: true,
+        logprobs: true,
+        images: true,
+        refusal: true,
+        usage: true,
+    };
+
+    /// What an answer to `req` not yet seen (a skipped case) may carry: a tool call when tools
+    /// are offered, logprobs when they are asked for, and the other parts always.
+    fn asked(req: &RequestView) -> Carries {
+        Carries {
+            tool_calls: !req.tools.is_empty(),
+            logprobs: req.logprobs,
+            ..Carries::ANY
+        }
+    }
+
+    /// What a judged body has; `streamed` when it is a stream's reassembled answer.
+    pub fn of(body: &Body, streamed: bool) -> Carries {
+        let mut c = Carries {
+            tool_calls: false,
+            logprobs: matches!(body, Body::NotJson(_)),
+            images: false,
+            refusal: false,
+            usage: false,
+        };
+        let Body::Json(body) = body else {
+            return c;
+        };
+        c.usage = body.get("usage").is_some_and(Value::is_object);
+        for choice in body
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            c.logprobs |= choice.get("logprobs").is_some_and(|l| !l.is_null());
+            let Some(message) = choice.get("message") else {
+                continue;
+            };
+            c.tool_calls |= message
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .is_some_and(|calls| !calls.is_empty());
+            c.images |= message.get("images").is_some();
+            c.refusal |= match message.get("refusal") {
+                Some(r) if streamed => !r.is_null(),
+                r => r.is_some(),
+            };
+        }
+        c
+    }
 }
 
 /// The checks (catalog ids, then `assert.*`) that looked at an exchange of this kind, in catalog
@@ -52,13 +137,17 @@ pub(super) fn checked(case: &PlannedCase, kind: Kind) -> Vec<&'static str> {
 }
 
 /// The checks that would look at this case's exchange if the server answered as the case
-/// expects (the expected status, or 2xx; a stream when one is asked for and 2xx is expected):
-/// what a skipped case leaves unexercised.
+/// expects (the expected status; for a mistake made on purpose, the status the profile documents
+/// for it, else OpenAI's; else 2xx; a stream when one is asked for and 2xx is expected; the
+/// optional parts of the answer the request may bring): what a skipped case leaves unexercised.
 pub fn expected(case: &PlannedCase) -> Vec<&'static str> {
-    let status = match &case.case.expect.status {
-        Some((want, _)) => (100..600).find(|s| want.accepts(*s)).unwrap_or(200),
-        None if case.case.expect.error.is_some() => 400,
-        None => 200,
+    let profile = crate::profile::get(&case.target.profile);
+    let status = match (&case.case.expect.status, &case.case.expect.error) {
+        (Some((want, _)), _) => (100..600).find(|s| want.accepts(*s)).unwrap_or(200),
+        (None, Some((kind, _))) => profile
+            .and_then(|p| p.documented_error(*kind))
+            .map_or_else(|| kind.openai_status(), |d| d.status),
+        (None, None) => 200,
     };
     let streamed = case.request.stream() && (200..300).contains(&status);
     let kind = Kind {
@@ -66,7 +155,8 @@ pub fn expected(case: &PlannedCase) -> Vec<&'static str> {
         status,
         streamed,
         compared: streamed && case.companion.is_some(),
-        profile: crate::profile::get(&case.target.profile),
+        profile,
+        carries: Carries::asked(&RequestView::new(case.request.json.as_ref())),
     };
     checked(case, kind)
 }
@@ -100,6 +190,9 @@ fn applies(id: &str, case: &PlannedCase, req: &RequestView, kind: Kind) -> bool 
     // The server read the request (it did not stop at auth, credit or load).
     let read = chat && req.json.is_some() && !matches!(kind.status, 401 | 402 | 403 | 429 | 503);
     let expect = &case.case.expect;
+    let carries = kind.carries;
+    // An answer with a tool call, for the rules about the calls themselves.
+    let calls = answer && carries.tool_calls;
     match id {
         "sse.content_type" | "sse.stream_flag_honored" => chat && ok,
         "chunk.stream_matches_nonstream" => streamed && kind.compared,
@@ -107,18 +200,23 @@ fn applies(id: &str, case: &PlannedCase, req: &RequestView, kind: Kind) -> bool 
             read && req.json.is_some_and(|j| j.get("stream_options").is_some())
         }
         "usage.include_usage_trailer" => streamed,
+        "usage.arithmetic" | "usage.details_shape" => answer && carries.usage,
         "tools.delta_index_present"
         | "tools.identity_on_first_delta_only"
         | "tools.id_stable"
-        | "tools.arguments_streaming_granularity" => streamed && offers_tools,
-        "tools.content_alongside_tool_calls" => {
-            (answer && offers_tools) || (read && req.null_content_with_tool_calls)
-        }
+        | "tools.arguments_streaming_granularity" => streamed && calls,
+        "tools.id_type_name_present"
+        | "tools.arguments_is_string"
+        | "tools.arguments_valid_json"
+        | "tools.parallel_calls" => calls,
+        "tools.content_alongside_tool_calls" => calls || (read && req.null_content_with_tool_calls),
         "tools.tool_choice_modes" => {
             answer && !matches!(req.tool_choice, super::request::ToolChoice::Absent)
         }
-        "tools.parallel_tool_calls_param" => answer && req.parallel_tool_calls.is_some(),
-        "json.refusal_field" => answer,
+        "tools.parallel_tool_calls_param" => calls && req.parallel_tool_calls.is_some(),
+        "json.refusal_field" => answer && carries.refusal,
+        "ext.logprobs_shape" => answer && carries.logprobs,
+        "ext.images_array" => answer && carries.images,
         "err.status_mapping" => expect.error.is_some(),
         "err.retry_headers" => matches!(kind.status, 429 | 503),
         "err.no_error_with_2xx_nonstream" => nonstream,
@@ -182,7 +280,7 @@ fn applies(id: &str, case: &PlannedCase, req: &RequestView, kind: Kind) -> bool 
         }
         _ => match id.split_once('.').map_or(id, |(area, _)| area) {
             "sse" | "chunk" => streamed,
-            "tools" => answer && offers_tools,
+            "tools" => answer && (offers_tools || carries.tool_calls),
             "json" => answer && json_mode,
             "resp" => nonstream,
             "usage" | "ext" => answer,
@@ -208,6 +306,11 @@ mod tests {
             streamed,
             compared: false,
             profile: None,
+            // A text answer with every optional part but a tool call.
+            carries: Carries {
+                tool_calls: false,
+                ..Carries::ANY
+            },
         }
     }
 
@@ -251,7 +354,11 @@ mod tests {
             "{model: m, stream: true, max_tokens: 5, tools: [{type: function, function: {name: f, parameters: {type: object}}}], messages: [{role: user, content: hi}]}",
             "",
         );
-        let ids = checked(&c, kind(&c, 200, true));
+        let calls = Kind {
+            carries: Carries::ANY,
+            ..kind(&c, 200, true)
+        };
+        let ids = checked(&c, calls);
         for id in [
             "sse.done_sentinel",
             "chunk.first_delta_has_role",
@@ -374,5 +481,135 @@ mod tests {
             ids.contains(&"err.envelope") && !ids.contains(&"resp.schema"),
             "{ids:?}"
         );
+    }
+
+    /// Issue 4, item 6: side by side, LiteLLM's mock (which never calls a tool) showed `pass`
+    /// for every tool-call rule, and both llmock and LiteLLM (neither returns logprobs) for
+    /// `ext.logprobs_shape`. Such a rule looks only at an answer that has what it judges.
+    #[test]
+    fn rules_about_one_part_of_the_answer_count_only_where_it_is() {
+        let c = chat_case(
+            "{model: m, stream: true, parallel_tool_calls: false, tools: [{type: function, function: {name: f, parameters: {type: object}}}], messages: [{role: user, content: hi}]}",
+            "",
+        );
+        let text = Body::Json(serde_json::json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi", "refusal": null},
+                         "finish_reason": "stop", "logprobs": null}]
+        }));
+        let carries = Carries::of(&text, true);
+        assert_eq!(
+            carries,
+            Carries {
+                tool_calls: false,
+                logprobs: false,
+                images: false,
+                refusal: false,
+                usage: false
+            },
+            "a stream's reassembled `refusal: null` is no refusal"
+        );
+        let without = checked(
+            &c,
+            Kind {
+                carries,
+                ..kind(&c, 200, true)
+            },
+        );
+        let call_rules = [
+            "tools.delta_index_present",
+            "tools.identity_on_first_delta_only",
+            "tools.id_stable",
+            "tools.arguments_streaming_granularity",
+            "tools.id_type_name_present",
+            "tools.arguments_is_string",
+            "tools.arguments_valid_json",
+            "tools.content_alongside_tool_calls",
+            "tools.parallel_calls",
+            "tools.parallel_tool_calls_param",
+        ];
+        for id in call_rules.iter().chain(&[
+            "json.refusal_field",
+            "ext.logprobs_shape",
+            "usage.arithmetic",
+        ]) {
+            assert!(!without.contains(id), "{id} in {without:?}");
+        }
+        // Offered tools are still judged for whether one had to be called, and how it ended.
+        assert!(
+            without.contains(&"tools.finish_reason_tool_calls"),
+            "{without:?}"
+        );
+
+        let call = Body::Json(serde_json::json!({
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "logprobs": {"content": []},
+                         "message": {"role": "assistant", "content": null,
+                                     "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        }));
+        let with = checked(
+            &c,
+            Kind {
+                carries: Carries::of(&call, true),
+                ..kind(&c, 200, true)
+            },
+        );
+        for id in call_rules
+            .iter()
+            .chain(&["ext.logprobs_shape", "usage.arithmetic"])
+        {
+            assert!(with.contains(id), "{id} not in {with:?}");
+        }
+
+        // A tool call nobody asked for is judged too; a non-stream `refusal: null` is a refusal
+        // member to judge.
+        let plain = chat_case(PLAIN, "");
+        let mut carries = Carries::of(&call, false);
+        carries.refusal = Carries::of(
+            &Body::Json(serde_json::json!({"choices": [{"message": {"refusal": null}}]})),
+            false,
+        )
+        .refusal;
+        let ids = checked(
+            &plain,
+            Kind {
+                carries,
+                ..kind(&plain, 200, false)
+            },
+        );
+        for id in [
+            "tools.id_type_name_present",
+            "tools.finish_reason_tool_calls",
+            "json.refusal_field",
+        ] {
+            assert!(ids.contains(&id), "{id} not in {ids:?}");
+        }
+        // A body that is not JSON is scanned for the non-JSON numbers logprobs bring.
+        let garbled = Carries::of(&Body::NotJson("expected value".into()), false);
+        assert!(garbled.logprobs && !garbled.tool_calls);
+    }
+
+    /// A skipped case that provokes a 429 on purpose would have exercised `err.retry_headers`:
+    /// its expected status is OpenAI's for the mistake (or the profile's), not a blanket 400.
+    #[test]
+    fn a_skipped_case_expects_the_status_openai_answers_and_what_its_request_brings() {
+        let c = chat_case(PLAIN, "    expect: {error: rate_limited}\n");
+        let ids = expected(&c);
+        assert!(ids.contains(&"err.retry_headers"), "{ids:?}");
+        let c = chat_case(PLAIN, "    expect: {error: unknown_model}\n");
+        let ids = expected(&c);
+        assert!(
+            !ids.contains(&"err.retry_headers") && ids.contains(&"err.envelope"),
+            "{ids:?}"
+        );
+        // A skipped text completion would not have exercised the tool-call rules.
+        let ids = expected(&chat_case(
+            "{model: m, stream: true, messages: [{role: user, content: hi}]}",
+            "",
+        ));
+        assert!(
+            !ids.contains(&"tools.delta_index_present") && !ids.contains(&"ext.logprobs_shape"),
+            "{ids:?}"
+        );
+        assert!(ids.contains(&"json.refusal_field"), "{ids:?}");
     }
 }

@@ -1105,16 +1105,18 @@ pub(super) fn check_reassembled(cx: &mut Cx) {
 
 /// `resp.schema`: the whole body against CreateChatCompletionResponse.
 pub(super) fn check_schema(cx: &mut Cx) {
-    let Some(body) = cx.json().cloned() else {
+    // Already reported as not an envelope, or as an error in a 2xx.
+    let Some(body) = cx.json().filter(|b| b.is_object()).cloned() else {
+        cx.restate("resp.schema", "resp.envelope");
         return;
     };
-    if !body.is_object()
-        || cx
-            .findings
-            .iter()
-            .any(|f| f.check == "err.no_error_with_2xx_nonstream")
+    if cx
+        .findings
+        .iter()
+        .any(|f| f.check == "err.no_error_with_2xx_nonstream")
     {
-        return; // already reported as not an envelope, or as an error in a 2xx
+        cx.restate("resp.schema", "err.no_error_with_2xx_nonstream");
+        return;
     }
     cx.push_schema_errors("resp.schema", "CreateChatCompletionResponse", &body);
 }

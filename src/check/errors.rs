@@ -464,12 +464,15 @@ fn sdk_class_note(got: u16, want: u16) -> String {
 
 /// `err.schema`: the error body against ErrorResponse, when it has an `error` object at all.
 pub(super) fn check_schema(cx: &mut Cx) {
-    let Some(body) = cx.json().cloned() else {
+    let body = cx
+        .json()
+        .filter(|b| b.get("error").is_some_and(Value::is_object))
+        .cloned();
+    let Some(body) = body else {
+        // Not an error object: err.envelope already says what it is instead.
+        cx.restate("err.schema", "err.envelope");
         return;
     };
-    if !body.get("error").is_some_and(Value::is_object) {
-        return; // err.envelope already says what it is instead
-    }
     cx.push_schema_errors("err.schema", "ErrorResponse", &body);
 }
 

@@ -284,16 +284,21 @@ const CONTENT_CHECKS: [&str; 2] = ["json.object_mode_valid", "json.schema_enforc
 /// The catalog checks that judge what `expect.tool_args_valid` asks.
 const ARGUMENT_CHECKS: [&str; 2] = ["tools.arguments_valid_json", "tools.arguments_is_string"];
 
-/// Whether one of `checks` already failed the case at `path`: then an assertion about the same
-/// thing there says nothing new, and is left out so that one defect is reported once. The
+/// The finding by which one of `checks` already failed the case at `path`, if one did: then an
+/// assertion about the same thing there says nothing new, and is left out so that one defect is
+/// reported once (it is noted in `cx.restated`, for reports by check). The
 /// catalog finding is the one kept: it names the rule (which reports compare across targets),
 /// what it breaks in the SDKs, and why it is as bad as it is. A milder catalog finding (JSON cut
 /// by the token cap: info; a non-strict schema: warning) does not fail the case, so the suite's
 /// stricter expectation still speaks.
-fn failed_by_catalog(cx: &Cx, checks: &[&str], path: &str) -> bool {
-    cx.findings.iter().any(|f| {
+fn failed_by_catalog(cx: &mut Cx, assertion: &'static str, checks: &[&str], path: &str) -> bool {
+    let found = cx.findings.iter().position(|f| {
         f.severity >= Violation && checks.contains(&f.check) && f.path.as_deref() == Some(path)
-    })
+    });
+    if let Some(i) = found {
+        cx.restated.push((assertion, i));
+    }
+    found.is_some()
 }
 
 fn content_is_json(cx: &mut Cx, loc: &crate::diag::Location) {
@@ -319,7 +324,7 @@ fn content_is_json(cx: &mut Cx, loc: &crate::diag::Location) {
     };
     for (i, choice) in choices.iter().enumerate() {
         let at = format!("/choices/{i}/message/content");
-        if failed_by_catalog(cx, &CONTENT_CHECKS, &at) {
+        if failed_by_catalog(cx, "assert.content_is_json", &CONTENT_CHECKS, &at) {
             continue;
         }
         let content = choice.pointer("/message/content");
@@ -386,7 +391,7 @@ fn tool_args_valid(cx: &mut Cx, loc: &crate::diag::Location) {
         for (j, call) in calls.iter().enumerate() {
             seen += 1;
             let at = format!("/choices/{i}/message/tool_calls/{j}/function/arguments");
-            if failed_by_catalog(cx, &ARGUMENT_CHECKS, &at) {
+            if failed_by_catalog(cx, "assert.tool_args_valid", &ARGUMENT_CHECKS, &at) {
                 continue;
             }
             let name = call
@@ -589,6 +594,37 @@ mod tests {
                 "assert.tool_args_valid violation"
             ]
         );
+    }
+
+    /// Issue 4, item 6: side by side, the matrix showed LiteLLM's `assert.content_is_json` as
+    /// `pass`: its JSON-mode content is not JSON, but the assertion was left out for the
+    /// catalog's `json.object_mode_valid` violation. The verdict notes it, with that severity.
+    #[test]
+    fn an_assertion_left_out_is_noted_with_the_catalog_severity() {
+        let fenced = OK_BODY.replace(r#""content":"hi""#, r#""content":"not JSON""#);
+        let json_object = "{model: m, response_format: {type: json_object}, messages: [{role: user, content: json}]}";
+        let c = chat_case(json_object, "    expect: {content_is_json: true}\n");
+        let v = judge(&c, 200, "application/json", &fenced);
+        assert_eq!(ids(&v), ["json.object_mode_valid violation"]);
+        assert_eq!(
+            v.restated,
+            [(
+                "assert.content_is_json",
+                crate::catalog::Severity::Violation
+            )]
+        );
+        assert!(v.checked.contains(&"assert.content_is_json"));
+        // An assertion that speaks for itself is not noted.
+        let cut = fenced.replace(r#""finish_reason":"stop""#, r#""finish_reason":"length""#);
+        let v = judge(&c, 200, "application/json", &cut);
+        assert_eq!(
+            ids(&v),
+            [
+                "json.object_mode_valid info",
+                "assert.content_is_json violation"
+            ]
+        );
+        assert_eq!(v.restated, []);
     }
 
     #[test]

@@ -154,6 +154,11 @@ pub struct Verdict {
     /// The checks that looked at the exchange ([`applicable`]); for a skipped case, those its
     /// expected answer would have exercised.
     pub checked: Vec<&'static str>,
+    /// Checks that failed where another check had already reported the same defect at the same
+    /// place (a schema error beside a specific finding, an assertion beside its catalog check):
+    /// left out of `findings` (one defect, one finding), and given here with that finding's
+    /// severity, so that reports by check (the matrix) do not show them passed.
+    pub restated: Vec<(&'static str, Severity)>,
 }
 
 /// How strict the judge is.
@@ -206,6 +211,10 @@ pub(crate) struct Cx<'a> {
     /// Set by request-handling checks that explain a rejection (so the generic "a valid request
     /// was rejected" assertion stays quiet).
     pub rejection_explained: bool,
+    /// Checks left out because another finding already reports the same defect at the same
+    /// place (a schema error beside a specific check's finding, an assertion beside its catalog
+    /// check's), with the index of that finding.
+    pub restated: Vec<(&'static str, usize)>,
 }
 
 impl<'a> Cx<'a> {
@@ -220,6 +229,18 @@ impl<'a> Cx<'a> {
                 .is_none_or(|patterns| patterns.iter().any(|p| p.matches(finding.check)));
         if selected {
             self.findings.push(finding);
+        }
+    }
+
+    /// Notes that `check` is left out because `by` already reported the same defect (a finding
+    /// above `info`), for reports by check.
+    pub fn restate(&mut self, check: &'static str, by: &str) {
+        if let Some(i) = self
+            .findings
+            .iter()
+            .position(|f| f.check == by && f.severity > Severity::Info)
+        {
+            self.restated.push((check, i));
         }
     }
 
@@ -251,7 +272,8 @@ impl<'a> Cx<'a> {
     /// Schema findings: appended last, and dropped where a specific check already found a
     /// problem at the same place, an enclosing one or one inside it (an `anyOf` failing at a
     /// tool call because its arguments are an object is the same problem). An info finding
-    /// there (vendor fields in `usage`, `error` or `data`) explains nothing away.
+    /// there (vendor fields in `usage`, `error` or `data`) explains nothing away. A dropped one
+    /// is noted in `restated`.
     fn push_schema_errors(&mut self, check: &'static str, schema_name: &str, instance: &Value) {
         for e in crate::schema::validate(schema_name, instance) {
             if tolerated_spec_gap(&e.instance_path, instance) {
@@ -263,11 +285,12 @@ impl<'a> Cx<'a> {
                     || (!q.is_empty() && p.starts_with(q) && p[q.len()..].starts_with('/'))
                     || (!p.is_empty() && q.starts_with(p) && q[p.len()..].starts_with('/'))
             };
-            if self
+            if let Some(i) = self
                 .findings
                 .iter()
-                .any(|f| f.severity > Severity::Info && f.path.as_deref().is_some_and(related))
+                .position(|f| f.severity > Severity::Info && f.path.as_deref().is_some_and(related))
             {
+                self.restated.push((check, i));
                 continue;
             }
             self.push(Finding::new(check, Severity::Violation, e.message).at(e.instance_path));
@@ -367,6 +390,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
             findings: Vec::new(),
             stream: None,
             checked: Vec::new(),
+            restated: Vec::new(),
         };
     };
     // A broken transport leaves a non-stream body unjudgeable; a stream is judged as far as it
@@ -388,6 +412,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
             findings: Vec::new(),
             stream: observed.stream.map(StreamInfo::from),
             checked: Vec::new(),
+            restated: Vec::new(),
         };
     }
     let body = match stream_report {
@@ -409,6 +434,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         findings: Vec::new(),
         streamed: stream_report.is_some(),
         rejection_explained: false,
+        restated: Vec::new(),
     };
 
     let inconclusive = inconclusive_reason(&cx);
@@ -463,6 +489,12 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         documented::apply_variants(&mut cx, profile);
     }
 
+    let carries = applicable::Carries::of(&cx.body, cx.streamed);
+    let restated = cx
+        .restated
+        .iter()
+        .map(|&(id, i)| (id, cx.findings[i].severity))
+        .collect();
     let findings = cx.findings;
     let aborted = stream_report.and_then(|r| r.aborted.clone());
     let (outcome, reason) = if let Some(reason) = broken {
@@ -485,6 +517,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         streamed: cx.streamed,
         compared: observed.companion.is_some(),
         profile,
+        carries,
     };
     Verdict {
         outcome,
@@ -492,6 +525,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
         findings,
         stream: observed.stream.map(StreamInfo::from),
         checked: applicable::checked(case, kind),
+        restated,
     }
 }
 
@@ -707,6 +741,33 @@ mod tests {
         let body = OK_BODY.replace(r#""object":"chat.completion","#, "");
         let v = judge(&c, 200, "application/json", &body);
         assert_eq!(ids(&v), ["assert.status violation"]);
+    }
+
+    /// Issue 4, item 6: side by side, LiteLLM's FastAPI `{"detail": ...}` error bodies showed
+    /// `err.schema` as `pass` in the matrix: its error was left out for `err.envelope`'s at the
+    /// same place. The verdict notes it, with that finding's severity.
+    #[test]
+    fn a_schema_error_left_out_for_a_specific_finding_is_noted() {
+        let c = case(
+            "cases:\n  - name: r\n    request: {path: /nope}\n    expect: {error: unknown_route}\n",
+        );
+        let v = judge(&c, 404, "application/json", r#"{"detail":"Not Found"}"#);
+        assert_eq!(ids(&v), ["err.envelope violation"]);
+        assert!(
+            v.restated.contains(&("err.schema", Severity::Violation)),
+            "{:?}",
+            v.restated
+        );
+        let ok = r#"{"error":{"message":"no route","type":"invalid_request_error","param":null,"code":"unknown_url"}}"#;
+        assert_eq!(judge(&c, 404, "application/json", ok).restated, []);
+        // A 2xx completion that is not an object: the envelope's finding stands for the schema.
+        let v = judge(&chat_case(PLAIN, ""), 200, "application/json", "[]");
+        assert!(
+            v.restated
+                .iter()
+                .any(|(id, s)| *id == "resp.schema" && *s == Severity::Violation),
+            "{v:?}"
+        );
     }
 
     /// An info finding about vendor fields in `usage` used to hide the schema's finding that

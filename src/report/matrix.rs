@@ -3,10 +3,11 @@
 //! target's cases, or whether the check looked at all; below it, each target's totals, median
 //! time to first token and reported cost.
 //!
-//! A cell is the worst severity the check found (`violation`, `warning`, `variant`, `info`);
-//! else `pass` when it looked at an exchange of a case that passed or failed (the server was
-//! judged) and found nothing; else `skipped` when only skipped cases would have exercised it;
-//! else `—`. Cases that errored or were inconclusive count for their findings only: the server
+//! A cell is the worst severity the check found (`violation`, `warning`, `variant`, `info`; a
+//! check left out because another reported the same defect at the same place, as a schema error
+//! beside a specific finding, counts with that finding's: [`Verdict::restated`]); else `pass`
+//! when it looked at an exchange of a case that passed or failed (the server was judged) and
+//! found nothing; else `skipped` when only skipped cases would have exercised it; else `—`. Cases that errored or were inconclusive count for their findings only: the server
 //! could not be judged, so they make no `pass`. Which checks looked at an exchange is
 //! [`Verdict::checked`] (see `check::applicable`).
 //!
@@ -180,6 +181,12 @@ impl Builder {
             t.findings[f.severity as usize] += 1;
             let seen = t.checks.entry(f.check).or_default();
             seen.worst = seen.worst.max(Some(f.severity));
+        }
+        // A check left out for another's finding on the same defect did not pass: its row shows
+        // that finding's severity (the totals count the finding once).
+        for &(id, severity) in &verdict.restated {
+            let seen = t.checks.entry(id).or_default();
+            seen.worst = seen.worst.max(Some(severity));
         }
         for &id in &verdict.checked {
             let seen = t.checks.entry(id).or_default();
@@ -606,6 +613,7 @@ mod tests {
                 .collect(),
             stream: None,
             checked: checked.to_vec(),
+            restated: Vec::new(),
         }
     }
 
@@ -725,6 +733,31 @@ mod tests {
                 "assert.status"
             ]
         );
+    }
+
+    /// Issue 4, item 6: an assertion left out for a catalog finding on the same defect showed
+    /// `pass` (so did a schema check beside a specific finding); it shows that finding's
+    /// severity, and the finding is counted once.
+    #[test]
+    fn an_assertion_restated_by_a_catalog_finding_is_not_a_pass() {
+        let mut v = verdict(
+            Outcome::Fail,
+            &[("json.object_mode_valid", Severity::Violation)],
+            &["json.object_mode_valid", "assert.content_is_json"],
+        );
+        v.restated = vec![("assert.content_is_json", Severity::Violation)];
+        let mut b = Builder::with_targets(&["t".into()]);
+        b.add("t", &v, None);
+        let m = b.finish();
+        let cells: Vec<(&str, Cell)> = m.rows.iter().map(|r| (r.check, r.cells[0])).collect();
+        assert_eq!(
+            cells,
+            [
+                ("json.object_mode_valid", Cell::Worst(Severity::Violation)),
+                ("assert.content_is_json", Cell::Worst(Severity::Violation)),
+            ]
+        );
+        assert_eq!(m.columns[0].findings[Severity::Violation as usize], 1);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! llmock (PyPI, pinned in `tests/python/llmock-requirements.txt`), a spec-faithful OpenAI mock,
-//! started the way `tests/llmock.rs` starts it, for tests that run several gateways.
+//! for the tests that run it (`tests/side_by_side.rs`, `tests/llmock.rs`).
 
 use super::Server;
 use std::path::Path;
