@@ -372,8 +372,18 @@ fn endpoint(cx: &mut Cx, profile: &'static Profile) {
 }
 
 fn matches(pattern: &str, text: &str) -> bool {
-    // Patterns are validated when the profile loads.
-    regex::Regex::new(pattern).is_ok_and(|r| r.is_match(text))
+    // Patterns are validated when the profile loads, and compiled once.
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, Option<regex::Regex>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .expect("not poisoned");
+    cache
+        .entry(pattern.to_owned())
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .as_ref()
+        .is_some_and(|r| r.is_match(text))
 }
 
 /// Findings the profile documents become `variant`, saying which document and why: the profile's
