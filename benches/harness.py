@@ -115,14 +115,14 @@ def startup_to_first_request(binary, runs):
 def start_server(binary):
     env = dict(os.environ, GATECHECK_BENCH_KEY="sk-bench")
     server = subprocess.Popen(
-        [binary, "serve", "--port", "0", "--api-key-env", "GATECHECK_BENCH_KEY"],
+        [binary, "serve", "--port", "0", "--api-key-env", "GATECHECK_BENCH_KEY", "--profile", "openai"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
     line = server.stdout.readline()
-    url = next(w for w in line.split() if w.startswith("http://"))
+    url = next(w for w in line.split() if w.startswith("http://")).rstrip("):,")
     return server, url
 
 
