@@ -92,6 +92,10 @@ pub struct RunArgs {
     /// there are two or more targets].
     #[arg(long, value_name = "PATH")]
     pub matrix: Option<PathBuf>,
+    /// Write, as Markdown, how the targets' answers differ in shape case by case (fields one has
+    /// and another lacks, types that differ) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub compare: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -468,6 +472,9 @@ fn run_command(args: RunArgs) -> u8 {
         let mut fan = FanOut(Vec::new());
         if matrix_path.is_some() || matrix_out.is_some() {
             fan.0.push(Box::new(MatrixReporter::new(matrix_out, color, matrix_path, &secrets)));
+        }
+        if let Some(path) = args.compare.clone() {
+            fan.0.push(Box::new(crate::report::shapes::ShapeReporter::new(path, &secrets)));
         }
         fan.0.push(reporter);
         let interrupt = async {

@@ -4,6 +4,7 @@
 
 pub mod json;
 pub mod matrix;
+pub mod shapes;
 pub mod terminal;
 
 use std::io::{self, Write};
