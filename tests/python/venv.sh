@@ -12,5 +12,5 @@ if [ -f "$dir/.installed" ] && cmp -s "$dir/.installed" "$reqs"; then
 fi
 rm -rf "$dir"
 "$python" -m venv "$dir"
-"$dir/bin/pip" install --quiet --disable-pip-version-check -r "$reqs"
+"$dir/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir -r "$reqs"
 cp "$reqs" "$dir/.installed"
