@@ -88,24 +88,11 @@ pub struct RunArgs {
     /// Requests per second to each target that sets no `rate_limit` of its own [default: no limit].
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<f64>,
-    /// Write the checks x targets matrix as Markdown to PATH [default: reports/matrix.md when
-    /// there are two or more targets].
-    #[arg(long, value_name = "PATH")]
-    pub matrix: Option<PathBuf>,
-    /// Write, as Markdown, how the targets' answers differ in shape case by case (fields one has
-    /// and another lacks, types that differ) to PATH.
-    #[arg(long, value_name = "PATH")]
-    pub compare: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// The least severity that fails a case.
     #[arg(long, value_enum, default_value_t = FailOn::Violation)]
     pub fail_on: FailOn,
-    /// Also list `variant` findings (deviations the target's profile documents); by default they
-    /// are counted and shown in the matrix.
-    #[arg(long, short)]
-    pub verbose: bool,
     /// A profile file of your own (YAML, see schemas/profile.schema.json), usable by its
     /// `profile:` name in `--target NAME=URL@PROFILE` (repeatable).
     #[arg(long, value_name = "PATH")]
@@ -121,12 +108,32 @@ pub struct RunArgs {
     /// List the planned cases (libtest format) and exit.
     #[arg(long)]
     pub list: bool,
-    /// Colour: auto, always or never.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
     /// libtest arguments after `--`: FILTER, --exact, --skip PATTERN, --list.
     #[arg(last = true, value_name = "LIBTEST ARGS")]
     pub libtest: Vec<String>,
+}
+
+/// What a run writes, and where: shared by `run` and every command that judges.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Write the checks x targets matrix as Markdown to PATH [default: reports/matrix.md when
+    /// there are two or more targets].
+    #[arg(long, value_name = "PATH")]
+    pub matrix: Option<PathBuf>,
+    /// Write, as Markdown, how the targets' answers differ in shape case by case (fields one has
+    /// and another lacks, types that differ) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub compare: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also list `variant` findings (deviations the target's profile documents); by default they
+    /// are counted and shown in the matrix.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Colour: auto, always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -337,7 +344,7 @@ fn run_command(args: RunArgs) -> u8 {
     let suites = match suites {
         Ok(s) => s,
         Err(suite::LoadError::Invalid(diags)) => {
-            let color = use_color(args.color, std::io::stderr().is_terminal());
+            let color = use_color(args.report.color, std::io::stderr().is_terminal());
             for d in &diags {
                 eprintln!("{}", d.render(color));
             }
@@ -448,13 +455,6 @@ fn run_command(args: RunArgs) -> u8 {
                 strict: args.strict,
             },
         };
-        let stdout = Redacting::new(std::io::stdout(), &secrets);
-        let color = use_color(args.color, std::io::stdout().is_terminal());
-        let reporter: Box<dyn Reporter + Send> = match args.format {
-            Format::Human => Box::new(Terminal::new(stdout, color).verbose(args.verbose)),
-            Format::Json => Box::new(JsonLines::new(stdout)),
-        };
-        // Side by side: the matrix, in the terminal (before the summary) and as Markdown.
         let mut targets_run: Vec<&str> = Vec::new();
         for &i in &selected {
             let name = plan.cases[i].target.name.as_str();
@@ -462,21 +462,7 @@ fn run_command(args: RunArgs) -> u8 {
                 targets_run.push(name);
             }
         }
-        let several = targets_run.len() >= 2;
-        let matrix_path = args
-            .matrix
-            .clone()
-            .or_else(|| several.then(|| PathBuf::from(DEFAULT_MATRIX_PATH)));
-        let matrix_out = (several && args.format == Format::Human)
-            .then(|| Redacting::new(std::io::stdout(), &secrets));
-        let mut fan = FanOut(Vec::new());
-        if matrix_path.is_some() || matrix_out.is_some() {
-            fan.0.push(Box::new(MatrixReporter::new(matrix_out, color, matrix_path, &secrets)));
-        }
-        if let Some(path) = args.compare.clone() {
-            fan.0.push(Box::new(crate::report::shapes::ShapeReporter::new(path, &secrets)));
-        }
-        fan.0.push(reporter);
+        let mut fan = reporters(&args.report, targets_run.len(), &secrets);
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
         };
@@ -490,6 +476,43 @@ fn run_command(args: RunArgs) -> u8 {
             Err(e) => setup_error(format!("failed to write the report: {e}")),
         }
     })
+}
+
+/// The reporters a run feeds, from the output flags: the terminal or JSON Lines on stdout, and the
+/// files (the matrix, when there are two or more targets or `--matrix` names one; the answers
+/// compared). Everything goes through the redacting writer.
+fn reporters(out: &ReportArgs, targets: usize, secrets: &[Secret]) -> FanOut {
+    let color = use_color(out.color, std::io::stdout().is_terminal());
+    let stdout = Redacting::new(std::io::stdout(), secrets);
+    let main: Box<dyn Reporter + Send> = match out.format {
+        Format::Human => Box::new(Terminal::new(stdout, color).verbose(out.verbose)),
+        Format::Json => Box::new(JsonLines::new(stdout)),
+    };
+    // Side by side: the matrix, in the terminal (before the summary) and as Markdown.
+    let several = targets >= 2;
+    let matrix_path = out
+        .matrix
+        .clone()
+        .or_else(|| several.then(|| PathBuf::from(DEFAULT_MATRIX_PATH)));
+    let matrix_out = (several && out.format == Format::Human)
+        .then(|| Redacting::new(std::io::stdout(), secrets));
+    let mut fan = FanOut(Vec::new());
+    if matrix_path.is_some() || matrix_out.is_some() {
+        fan.0.push(Box::new(MatrixReporter::new(
+            matrix_out,
+            color,
+            matrix_path,
+            secrets,
+        )));
+    }
+    if let Some(path) = out.compare.clone() {
+        fan.0
+            .push(Box::new(crate::report::shapes::ShapeReporter::new(
+                path, secrets,
+            )));
+    }
+    fan.0.push(main);
+    fan
 }
 
 /// One target per dialect of the embedded gateway, named after its profile: the dialect's base

@@ -28,6 +28,8 @@ pub struct CaseReport {
     pub verdict: Verdict,
     /// `None` for skipped cases.
     pub exchange: Option<Exchange>,
+    /// The answer to the same request without streaming, for cases that compare the two.
+    pub companion: Option<Exchange>,
     /// Wall time of the exchange (and of its companion, without the waits for a slot).
     pub elapsed: Duration,
     /// What the target charged, by its `usage.cost`, for the 2xx chat answers of the case (the
@@ -272,6 +274,7 @@ pub async fn execute(
                     restated: Vec::new(),
                 },
                 exchange: None,
+                companion: None,
                 elapsed: Duration::ZERO,
                 cost: None,
             };
@@ -347,6 +350,7 @@ pub async fn execute(
                     case,
                     verdict,
                     exchange: Some(exchange),
+                    companion,
                     elapsed,
                     cost,
                 },
