@@ -46,9 +46,26 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List the gateway profiles, or show what one documents.
     Profiles(ProfilesArgs),
+    /// Accept or reject pending snapshots (the .snap.new files a run wrote).
+    #[command(subcommand)]
+    Snapshots(SnapshotsCommand),
     /// Maintain the OpenAI schemas in schemas/openai/.
     #[command(subcommand)]
     Schemas(SchemasCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotsCommand {
+    /// Move every .snap.new under PATH (a folder or one file) over its .snap.
+    Accept {
+        #[arg(default_value = DEFAULT_SNAPSHOTS)]
+        path: PathBuf,
+    },
+    /// Delete every .snap.new under PATH (a folder or one file).
+    Reject {
+        #[arg(default_value = DEFAULT_SNAPSHOTS)]
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +151,26 @@ pub struct ReportArgs {
     /// Colour: auto, always or never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Where each case's snapshot is written and compared [default: reports/snapshots; with
+    /// --baseline, the baseline folder].
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// How snapshots are written: `no`, `new` (a changed or new one as .snap.new beside the old),
+    /// `always` (over the old one), `auto` (`no` on CI, `new` elsewhere) [default: auto]
+    /// [env: GATECHECK_UPDATE].
+    #[arg(long, value_name = "MODE")]
+    pub update: Option<String>,
+    /// Hold the run to the snapshots accepted in DIR: it fails only on a new or worse failing
+    /// finding or a changed shape, not on what the baseline already holds.
+    #[arg(long, value_name = "DIR")]
+    pub baseline: Option<PathBuf>,
+    /// Deviations accepted until a date, per target (YAML) [default: DIR/waivers.yaml with
+    /// --baseline DIR, when it exists].
+    #[arg(long, value_name = "PATH")]
+    pub waivers: Option<PathBuf>,
+    /// Write JUnit XML to PATH (a testsuite per target, a testcase per case).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -211,6 +248,8 @@ pub enum SchemasCommand {
 
 /// Where the matrix goes when a run has several targets and `--matrix` names no file.
 const DEFAULT_MATRIX_PATH: &str = "reports/matrix.md";
+/// Where snapshots go when neither `--snapshots` nor `--baseline` names a folder.
+const DEFAULT_SNAPSHOTS: &str = "reports/snapshots";
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     config::parse_duration(s)
@@ -225,6 +264,8 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve_command(args),
         Command::Explain(args) => explain_command(&args),
         Command::Profiles(args) => profiles_command(&args),
+        Command::Snapshots(SnapshotsCommand::Accept { path }) => snapshots_command(&path, false),
+        Command::Snapshots(SnapshotsCommand::Reject { path }) => snapshots_command(&path, true),
         Command::Schemas(SchemasCommand::Extract { spec, out, check }) => {
             extract_command(&spec, &out, check)
         }
@@ -462,7 +503,20 @@ fn run_command(args: RunArgs) -> u8 {
                 targets_run.push(name);
             }
         }
-        let mut fan = reporters(&args.report, targets_run.len(), &secrets);
+        let fail_on = match args.fail_on {
+            FailOn::Violation => Severity::Violation,
+            FailOn::Warning => Severity::Warning,
+        };
+        let context = ReportContext {
+            targets: targets_run.len(),
+            secrets: &secrets,
+            fail_on,
+            env: &env,
+        };
+        let (mut fan, outputs) = match reporters(&args.report, &context) {
+            Ok(r) => r,
+            Err(e) => return setup_error(e),
+        };
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
         };
@@ -471,17 +525,80 @@ fn run_command(args: RunArgs) -> u8 {
         if let Some(gw) = gateway {
             gw.shutdown().await;
         }
+        let snapshots = outputs.snapshots.lock().expect("not poisoned");
         match result {
-            Ok(summary) => exit::for_summary(&summary),
+            Ok(summary) => exit::for_run(&summary, snapshots.gate.as_ref()),
             Err(e) => setup_error(format!("failed to write the report: {e}")),
         }
     })
 }
 
-/// The reporters a run feeds, from the output flags: the terminal or JSON Lines on stdout, and the
-/// files (the matrix, when there are two or more targets or `--matrix` names one; the answers
-/// compared). Everything goes through the redacting writer.
-fn reporters(out: &ReportArgs, targets: usize, secrets: &[Secret]) -> FanOut {
+/// What the reporters are given besides the flags.
+struct ReportContext<'a> {
+    /// How many targets the run has.
+    targets: usize,
+    secrets: &'a [Secret],
+    fail_on: Severity,
+    env: &'a BTreeMap<String, String>,
+}
+
+/// What the reporters hand back when the run is over (the exit code depends on it).
+struct Outputs {
+    snapshots: crate::report::snapshot::Shared,
+}
+
+/// The reporters a run feeds, from the output flags: the terminal or JSON Lines on stdout, each
+/// case's snapshot (compared with a baseline when there is one), and the files (the matrix, when
+/// there are two or more targets or `--matrix` names one; the answers compared; JUnit XML).
+/// Everything goes through the redacting writer. A bad `--update` or waiver file is a setup
+/// error.
+fn reporters(out: &ReportArgs, cx: &ReportContext<'_>) -> Result<(FanOut, Outputs), String> {
+    use crate::report::snapshot::{SnapshotReporter, Update, baseline::Gate, waivers};
+    let secrets = cx.secrets;
+    let update = match (&out.update, cx.env.get("GATECHECK_UPDATE")) {
+        (Some(mode), _) => Update::parse(mode).ok_or_else(|| {
+            format!(
+                "invalid --update `{mode}` (hint: write one of {})",
+                Update::NAMES.join(", ")
+            )
+        })?,
+        (None, Some(mode)) if !mode.is_empty() => Update::parse(mode).ok_or_else(|| {
+            format!(
+                "invalid GATECHECK_UPDATE `{mode}` (hint: set it to one of {})",
+                Update::NAMES.join(", ")
+            )
+        })?,
+        _ => Update::Auto,
+    }
+    .resolve(cx.env);
+    let waivers_path = out.waivers.clone().or_else(|| {
+        out.baseline
+            .as_ref()
+            .map(|d| d.join("waivers.yaml"))
+            .filter(|p| p.is_file())
+    });
+    let waivers = match &waivers_path {
+        Some(p) => waivers::load(p).map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    if let Some(dir) = &out.baseline
+        && !dir.is_dir()
+    {
+        return Err(format!(
+            "the baseline folder `{}` does not exist (hint: write one with `gatecheck run --snapshots {} --update always`, commit it, then pass --baseline)",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    let gate = (out.baseline.is_some() || waivers_path.is_some()).then(|| {
+        let shown = out.baseline.as_ref().map(|d| d.display().to_string());
+        Gate::new(
+            shown.as_deref(),
+            cx.fail_on,
+            waivers,
+            waivers::Date::today(),
+        )
+    });
     let color = use_color(out.color, std::io::stdout().is_terminal());
     let stdout = Redacting::new(std::io::stdout(), secrets);
     let main: Box<dyn Reporter + Send> = match out.format {
@@ -489,7 +606,7 @@ fn reporters(out: &ReportArgs, targets: usize, secrets: &[Secret]) -> FanOut {
         Format::Json => Box::new(JsonLines::new(stdout)),
     };
     // Side by side: the matrix, in the terminal (before the summary) and as Markdown.
-    let several = targets >= 2;
+    let several = cx.targets >= 2;
     let matrix_path = out
         .matrix
         .clone()
@@ -511,8 +628,31 @@ fn reporters(out: &ReportArgs, targets: usize, secrets: &[Secret]) -> FanOut {
                 path, secrets,
             )));
     }
+    if let Some(path) = out.junit.clone() {
+        fan.0
+            .push(Box::new(crate::report::junit::JunitReporter::new(
+                path, cx.fail_on, secrets,
+            )));
+    }
     fan.0.push(main);
-    fan
+    // After the terminal, so a changed snapshot's diff follows its case's line; on stderr when
+    // stdout carries JSON Lines.
+    let dir = out
+        .snapshots
+        .clone()
+        .or_else(|| out.baseline.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SNAPSHOTS));
+    let (snapshot_out, snapshot_color): (Box<dyn Write + Send>, bool) = match out.format {
+        Format::Human => (Box::new(Redacting::new(std::io::stdout(), secrets)), color),
+        Format::Json => (
+            Box::new(Redacting::new(std::io::stderr(), secrets)),
+            use_color(out.color, std::io::stderr().is_terminal()),
+        ),
+    };
+    let (reporter, shared) =
+        SnapshotReporter::new(dir, update, snapshot_out, snapshot_color, secrets, gate);
+    fan.0.push(Box::new(reporter));
+    Ok((fan, Outputs { snapshots: shared }))
 }
 
 /// One target per dialect of the embedded gateway, named after its profile: the dialect's base
@@ -635,6 +775,37 @@ fn serve_command(args: ServeArgs) -> u8 {
         gw.shutdown().await;
         exit::SUCCESS
     })
+}
+
+fn snapshots_command(path: &std::path::Path, reject: bool) -> u8 {
+    if !path.exists() {
+        return setup_error(format!(
+            "`{}` does not exist\n(hint: pass the folder a run wrote its snapshots to, e.g. {DEFAULT_SNAPSHOTS})",
+            path.display()
+        ));
+    }
+    match crate::report::snapshot::accept(path, reject) {
+        Ok(done) => {
+            let (verb, what) = if reject {
+                ("rejected", "deleted")
+            } else {
+                ("accepted", "moved over the .snap")
+            };
+            for p in &done {
+                println!("{verb} {}", p.display());
+            }
+            println!(
+                "{verb} {} snapshot{} ({what})",
+                done.len(),
+                if done.len() == 1 { "" } else { "s" }
+            );
+            exit::SUCCESS
+        }
+        Err(e) => setup_error(format!(
+            "failed to handle the snapshots under `{}`: {e}",
+            path.display()
+        )),
+    }
 }
 
 fn explain_command(args: &ExplainArgs) -> u8 {

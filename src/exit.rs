@@ -25,6 +25,22 @@ pub fn for_summary(summary: &Summary) -> u8 {
     }
 }
 
+/// The exit code of a run held to a baseline or to waivers: it fails when the gate does (a
+/// regression no waiver accepts, an expired waiver), not for what the baseline already holds.
+pub fn for_run(summary: &Summary, gate: Option<&crate::report::snapshot::baseline::Gate>) -> u8 {
+    let Some(gate) = gate else {
+        return for_summary(summary);
+    };
+    let c = summary.counts;
+    if gate.failed() {
+        FAILED
+    } else if c.error > 0 || c.inconclusive > 0 || summary.interrupted {
+        NOT_JUDGED
+    } else {
+        SUCCESS
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

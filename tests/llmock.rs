@@ -62,6 +62,7 @@ fn llmock_stream_faults_are_reported() {
             ),
         );
         let out = Command::new(env!("CARGO_BIN_EXE_gatecheck"))
+            .env("GATECHECK_UPDATE", "no")
             .args([
                 "run",
                 "--target",

@@ -159,6 +159,7 @@ fn gatecheck(config: &Path, args: &[&str]) -> String {
         .arg(config)
         .args(args)
         .args(["--format", "json"])
+        .env("GATECHECK_UPDATE", "no")
         .current_dir(root);
     for var in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "GATECHECK_MODEL"] {
         cmd.env_remove(var);

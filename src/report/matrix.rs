@@ -19,14 +19,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::catalog::{self, Severity};
 use crate::check::{Outcome, Verdict};
 use crate::config::Secret;
 use crate::run::{Counts, Event, Reporter};
-
-use super::Redacting;
 
 /// The widest the terminal matrix aims to be.
 const TERMINAL_WIDTH: usize = 120;
@@ -501,34 +499,7 @@ fn wrap(name: &str, max: usize) -> Vec<String> {
     lines
 }
 
-/// Writes `text` to `path` through the redacting writer: into a temporary file beside it, then
-/// renamed over it, so a reader never sees half a matrix. Creates the directory.
-pub fn write_atomically(path: &Path, text: &str, secrets: &[Secret]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut out = Redacting::new(io::BufWriter::new(file), secrets);
-        out.write_all(text.as_bytes())?;
-        out.flush()
-    })();
-    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    renamed
-}
+pub use super::write_atomically;
 
 /// The matrix as a reporter: prints it (when `out` is given) and writes the Markdown (when
 /// `path` is given) at the end of the run.

@@ -3,11 +3,14 @@
 //! a terminal or a file.
 
 pub mod json;
+pub mod junit;
 pub mod matrix;
 pub mod shapes;
+pub mod snapshot;
 pub mod terminal;
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use crate::config::Secret;
 
@@ -71,6 +74,35 @@ impl<W: Write> Drop for Redacting<W> {
     fn drop(&mut self) {
         let _ = self.flush();
     }
+}
+
+/// Writes `text` to `path` through the redacting writer: into a temporary file beside it, then
+/// renamed over it, so a reader never sees half a matrix. Creates the directory.
+pub fn write_atomically(path: &Path, text: &str, secrets: &[Secret]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = (|| {
+        let file = std::fs::File::create(&tmp)?;
+        let mut out = Redacting::new(io::BufWriter::new(file), secrets);
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    })();
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    renamed
 }
 
 /// Milliseconds, for humans.

@@ -1,0 +1,452 @@
+//! Issue 5, reports: snapshots (deterministic, insta's format, update modes, diffs with the
+//! command that accepts them), baselines that fail only on what changed for the worse, waivers
+//! with expiry dates, and JUnit XML. Everything against the reference gateway, run as a separate
+//! process on 127.0.0.1 (`gatecheck serve`), so the binary is tested as users run it.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh directory under the build's temporary one.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("reports-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `gatecheck serve` on a free port (with a fault on every request, when given).
+fn serve(fault: Option<&str>, log: &Path) -> support::Server {
+    let port = support::free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatecheck"));
+    cmd.args(["serve", "--port", &port.to_string()]);
+    if let Some(f) = fault {
+        cmd.args(["--fault", f]);
+    }
+    support::start(cmd, port, "/v1/models", log)
+}
+
+/// `gatecheck run --target gw=URL/v1 --model gatecheck-echo ARGS` in `cwd`.
+fn run<A: AsRef<std::ffi::OsStr>>(
+    server: &support::Server,
+    cwd: &Path,
+    args: &[A],
+    env: &[(&str, &str)],
+) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatecheck"));
+    cmd.arg("run")
+        .arg("--target")
+        .arg(format!("gw={}/v1", server.base_url))
+        .args([
+            "--model",
+            "gatecheck-echo",
+            "--no-discover",
+            "--color",
+            "never",
+        ])
+        .args(args)
+        .current_dir(cwd)
+        .env("OPENAI_API_KEY", "sk-gatecheck")
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("GATECHECK_CONFIG")
+        .env_remove("GATECHECK_UPDATE")
+        .env_remove("CI");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("gatecheck runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Every file under `dir`, relative, sorted, with its contents.
+fn files(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Two runs against the same deterministic server write identical snapshots, which insta's own
+/// reader reads back (its header and its contents), so `cargo insta review` can work on them.
+#[test]
+fn snapshots_are_deterministic_and_in_insta_format() {
+    let dir = temp_dir("deterministic");
+    let server = serve(None, &dir.join("serve.log"));
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    for out in [&a, &b] {
+        let o = run(
+            &server,
+            &dir,
+            &["--snapshots", out.to_str().unwrap(), "--update", "always"],
+            &[],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let (fa, fb) = (files(&a), files(&b));
+    assert!(fa.len() > 50, "{} snapshots", fa.len());
+    assert_eq!(fa.len(), fb.len());
+    for ((name_a, text_a), (name_b, text_b)) in fa.iter().zip(&fb) {
+        assert_eq!(name_a, name_b);
+        assert_eq!(text_a, text_b, "{name_a} differs between two runs");
+    }
+    // Streams, tool calls and errors are among them, and nothing volatile is left.
+    let stream = &fa
+        .iter()
+        .find(|(n, _)| n == "gw/streaming__plain.snap")
+        .expect("the plain stream's snapshot")
+        .1;
+    assert!(stream.contains("  events:\n    - {\"data\":"), "{stream}");
+    assert!(stream.contains("\"repeated\":"), "{stream}");
+    assert!(stream.contains("{\"data\":\"[DONE]\"}"), "{stream}");
+    for (name, t) in &fa {
+        assert!(!t.contains("sk-gatecheck"), "{name} holds the key");
+        assert!(!t.contains(&server.base_url), "{name} holds the address");
+        assert!(
+            !t.contains("chatcmpl-") || t.contains("[string id chatcmpl-*"),
+            "{name}"
+        );
+    }
+
+    for (name, contents) in &fa {
+        let path = a.join(name);
+        let snap = insta::Snapshot::from_file(&path)
+            .unwrap_or_else(|e| panic!("insta cannot read {name}: {e}"));
+        let expression = snap.metadata().expression().expect("an expression");
+        assert!(expression.ends_with("[gw]"), "{name}: {expression}");
+        assert!(
+            snap.metadata()
+                .source()
+                .is_some_and(|s| s.starts_with("suites/"))
+        );
+        let body = contents.splitn(3, "---\n").nth(2).unwrap();
+        let read = snap.contents().as_text().expect("a text snapshot");
+        let ours = insta::internals::TextSnapshotContents::new(
+            body.to_owned(),
+            insta::TextSnapshotKind::File,
+        );
+        assert!(
+            read.matches_latest(&ours),
+            "{name}: insta reads other contents"
+        );
+    }
+}
+
+/// `--update` and `GATECHECK_UPDATE`: `no` writes nothing, `new` writes a changed snapshot beside
+/// the old one as `.snap.new` and shows the diff with the command that accepts it, `always`
+/// overwrites; `gatecheck snapshots accept` moves `.snap.new` over `.snap`.
+#[test]
+fn update_modes_work_like_insta() {
+    let dir = temp_dir("update");
+    let server = serve(None, &dir.join("serve.log"));
+    let snaps = dir.join("snaps");
+    let s = snaps.to_str().unwrap();
+    let only = ["--", "core::plain_text[gw]", "--exact"];
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        ["--snapshots", s]
+            .iter()
+            .chain(extra)
+            .chain(&only)
+            .map(|a| a.to_string())
+            .collect()
+    };
+
+    // First run, `no`: nothing is written, the summary says so.
+    let o = run(&server, &dir, &with(&["--update", "no"]), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!snaps.exists());
+    assert!(
+        text(&o).contains("snapshots: 1 new, not written (--update no)"),
+        "{}",
+        text(&o)
+    );
+
+    // `always` (from the environment) writes the .snap.
+    let o = run(&server, &dir, &with(&[]), &[("GATECHECK_UPDATE", "always")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let snap = snaps.join("gw/core__plain_text.snap");
+    let accepted = std::fs::read_to_string(&snap).unwrap();
+
+    // The same again: unchanged.
+    let o = run(&server, &dir, &with(&[]), &[]);
+    assert!(
+        text(&o).contains("snapshots: all unchanged"),
+        "{}",
+        text(&o)
+    );
+
+    // The accepted snapshot says something else: `new` (the default off CI) writes .snap.new
+    // and shows the diff as a hunk, and the command that accepts it.
+    std::fs::write(
+        &snap,
+        accepted.replace("finish_reason: stop", "finish_reason: length"),
+    )
+    .unwrap();
+    let o = run(&server, &dir, &with(&[]), &[]);
+    let out = text(&o);
+    assert!(
+        o.status.success(),
+        "a changed snapshot alone does not fail a run: {out}"
+    );
+    assert!(out.contains("snapshot changed:"), "{out}");
+    assert!(out.contains("@@ "), "{out}");
+    assert!(out.contains("-      - finish_reason: length"), "{out}");
+    assert!(out.contains("+      - finish_reason: stop"), "{out}");
+    assert!(
+        out.contains(&format!("gatecheck snapshots accept {s}")),
+        "{out}"
+    );
+    let pending = snaps.join("gw/core__plain_text.snap.new");
+    assert_eq!(std::fs::read_to_string(&pending).unwrap(), accepted);
+
+    // On CI, `auto` writes nothing.
+    std::fs::remove_file(&pending).unwrap();
+    let o = run(&server, &dir, &with(&[]), &[("CI", "true")]);
+    assert!(text(&o).contains("not written"), "{}", text(&o));
+    assert!(!pending.exists());
+
+    // Accepting moves .snap.new over .snap.
+    let o = run(&server, &dir, &with(&["--update", "new"]), &[]);
+    assert!(pending.exists(), "{}", text(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_gatecheck"))
+        .args(["snapshots", "accept", s])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("accepted 1 snapshot"), "{}", text(&o));
+    assert!(!pending.exists());
+    assert_eq!(std::fs::read_to_string(&snap).unwrap(), accepted);
+
+    // A bad mode is a setup error with the modes named.
+    let o = run(
+        &server,
+        &dir,
+        &with(&[]),
+        &[("GATECHECK_UPDATE", "sometimes")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains(
+            "invalid GATECHECK_UPDATE `sometimes` (hint: set it to one of auto, no, new, always)"
+        ),
+        "{}",
+        text(&o)
+    );
+}
+
+/// `--baseline DIR` fails only on what changed for the worse: the same answers pass even when
+/// they break rules (the baseline holds those), a server that starts repeating `role` fails with
+/// the new findings and the changed event sequence, a waiver accepts them until its date, and
+/// an expired waiver fails the run.
+#[test]
+fn a_baseline_fails_only_on_what_got_worse() {
+    let dir = temp_dir("baseline");
+    let good = serve(None, &dir.join("good.log"));
+    let broken = serve(Some("repeat_role"), &dir.join("broken.log"));
+    let base = dir.join("baseline");
+    let b = base.to_str().unwrap();
+    let only = ["--", "streaming::"];
+
+    // The baseline: the conformant server's answers.
+    let o = run(
+        &good,
+        &dir,
+        &[&["--snapshots", b, "--update", "always"][..], &only[..]].concat(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The same server against it: nothing changed.
+    let o = run(
+        &good,
+        &dir,
+        &[&["--baseline", b][..], &only[..]].concat(),
+        &[("CI", "1")],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("0 regressions, 0 improvements"), "{out}");
+
+    // The broken one: regressions, and the run fails.
+    let o = run(
+        &broken,
+        &dir,
+        &[&["--baseline", b][..], &only[..]].concat(),
+        &[("CI", "1")],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(
+            "REGRESSION new violation chunk.role_only_once at /events/*/choices/0/delta/role"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "REGRESSION shape changed: events role, content, finish, [DONE] -> role, role+content, role+finish, [DONE]"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("the run fails on"), "{out}");
+
+    // Waived until a date far away: the run passes, and says what was accepted and why.
+    let waivers = base.join("waivers.yaml");
+    std::fs::write(
+        &waivers,
+        "waivers:\n  - target: gw\n    check: chunk.*\n    reason: the vendor stops repeating the role in 2.1 (TICKET-7)\n    expires: 2999-12-31\n  - target: gw\n    check: shape\n    path: /events\n    reason: same as above\n    expires: 2999-12-31\n",
+    )
+    .unwrap();
+    let o = run(
+        &broken,
+        &dir,
+        &[&["--baseline", b][..], &only[..]].concat(),
+        &[("CI", "1")],
+    );
+    let out = text(&o);
+    assert!(
+        out.contains("waived     new violation chunk.role_only_once"),
+        "{out}"
+    );
+    assert!(out.contains("accepted by the waiver at"), "{out}");
+    assert!(
+        out.contains("the vendor stops repeating the role in 2.1 (TICKET-7)"),
+        "{out}"
+    );
+    let unwaived: Vec<&str> = out.lines().filter(|l| l.contains("REGRESSION")).collect();
+    assert_eq!(
+        o.status.code(),
+        Some(if unwaived.is_empty() { 0 } else { 1 }),
+        "{out}"
+    );
+    assert!(
+        unwaived.is_empty(),
+        "not every regression is waived: {unwaived:#?}"
+    );
+
+    // An expired waiver fails the run, whatever else happened.
+    std::fs::write(
+        &waivers,
+        "waivers:\n  - target: gw\n    check: resp.schema\n    reason: old news\n    expires: 2001-01-31\n",
+    )
+    .unwrap();
+    let o = run(
+        &good,
+        &dir,
+        &[&["--baseline", b][..], &only[..]].concat(),
+        &[("CI", "1")],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("expired on 2001-01-31"), "{out}");
+
+    // A broken waiver file is a setup error on one line.
+    std::fs::write(&waivers, "waivers:\n  - target: gw\n    chekc: shape\n").unwrap();
+    let o = run(
+        &good,
+        &dir,
+        &[&["--baseline", b][..], &only[..]].concat(),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "waivers.yaml:3:5: unknown key `chekc` in a waiver (hint: did you mean `check`?)"
+        ),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_file(&waivers).unwrap();
+
+    // A baseline that holds failures: the same failures again pass.
+    let failing = dir.join("failing");
+    let f = failing.to_str().unwrap();
+    let o = run(
+        &broken,
+        &dir,
+        &[&["--snapshots", f, "--update", "always"][..], &only[..]].concat(),
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the broken server fails on its own: {}",
+        text(&o)
+    );
+    let o = run(
+        &broken,
+        &dir,
+        &[&["--baseline", f][..], &only[..]].concat(),
+        &[("CI", "1")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // And the fixed server shows improvements.
+    let o = run(
+        &good,
+        &dir,
+        &[&["--baseline", f][..], &only[..]].concat(),
+        &[("CI", "1")],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "the shape changed back: {out}");
+    assert!(
+        out.contains("improved   chunk.role_only_once at /events/*/choices/0/delta/role no longer raised (was violation)"),
+        "{out}"
+    );
+}
+
+/// JUnit XML: a testsuite per target, a testcase per case, failures with their findings.
+#[test]
+fn junit_xml_has_a_suite_per_target_and_failures_with_findings() {
+    let dir = temp_dir("junit");
+    let broken = serve(Some("repeat_role"), &dir.join("broken.log"));
+    let xml = dir.join("junit.xml");
+    let o = run(
+        &broken,
+        &dir,
+        &[
+            "--junit",
+            xml.to_str().unwrap(),
+            "--update",
+            "no",
+            "--",
+            "streaming::plain",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let xml = std::fs::read_to_string(&xml).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains("<testsuite name=\"gw\" tests=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<testcase name=\"streaming::plain\" classname=\"gw.streaming\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<failure message=\"violation chunk.role_only_once"),
+        "{xml}"
+    );
+    assert!(xml.contains("type=\"chunk.role_only_once\""), "{xml}");
+    assert!(
+        xml.contains("case defined at suites/streaming.yaml:"),
+        "{xml}"
+    );
+}
