@@ -138,7 +138,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "PATH")]
     pub matrix: Option<PathBuf>,
     /// Write, as Markdown, how the targets' answers differ in shape case by case (fields one has
-    /// and another lacks, types that differ) to PATH.
+    /// and another lacks, types that differ, event sequences) to PATH [default:
+    /// reports/compare.md when there are two or more targets].
     #[arg(long, value_name = "PATH")]
     pub compare: Option<PathBuf>,
     /// Output format.
@@ -248,6 +249,9 @@ pub enum SchemasCommand {
 
 /// Where the matrix goes when a run has several targets and `--matrix` names no file.
 const DEFAULT_MATRIX_PATH: &str = "reports/matrix.md";
+/// Where the answers compared across targets go when a run has several and `--compare` names
+/// no file.
+const DEFAULT_COMPARE_PATH: &str = "reports/compare.md";
 /// Where snapshots go when neither `--snapshots` nor `--baseline` names a folder.
 const DEFAULT_SNAPSHOTS: &str = "reports/snapshots";
 
@@ -622,7 +626,11 @@ fn reporters(out: &ReportArgs, cx: &ReportContext<'_>) -> Result<(FanOut, Output
             secrets,
         )));
     }
-    if let Some(path) = out.compare.clone() {
+    let compare_path = out
+        .compare
+        .clone()
+        .or_else(|| several.then(|| PathBuf::from(DEFAULT_COMPARE_PATH)));
+    if let Some(path) = compare_path {
         fan.0
             .push(Box::new(crate::report::shapes::ShapeReporter::new(
                 path, secrets,

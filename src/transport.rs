@@ -95,8 +95,19 @@ impl Transport {
         };
         let secret = target.api_key.as_ref().map(|k| k.expose());
         if let Some(key) = key {
-            builder = builder.header("authorization", format!("Bearer {key}"));
-            shown_headers.push(("authorization".into(), "Bearer [redacted]".into()));
+            // Where the target's profile says the key goes (`Authorization: Bearer` unless it
+            // documents another header, such as `api-key` with no scheme).
+            let (header, scheme) = crate::profile::get(&target.profile).map_or_else(
+                || ("authorization".to_owned(), "Bearer".to_owned()),
+                |p| (p.auth.header.to_ascii_lowercase(), p.auth.scheme.clone()),
+            );
+            let (value, shown) = if scheme.is_empty() {
+                (key, "[redacted]".to_owned())
+            } else {
+                (format!("{scheme} {key}"), format!("{scheme} [redacted]"))
+            };
+            builder = builder.header(header.as_str(), value);
+            shown_headers.push((header, shown));
         }
         let has_content_type = request
             .headers

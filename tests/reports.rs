@@ -450,3 +450,96 @@ fn junit_xml_has_a_suite_per_target_and_failures_with_findings() {
         "{xml}"
     );
 }
+
+/// Ctrl-C mid-run: the run stops, and every report it writes holds the cases that finished,
+/// complete (JUnit parses, a snapshot per finished case, no temporary file left behind).
+#[test]
+fn an_interrupted_run_leaves_complete_reports() {
+    let dir = temp_dir("interrupt");
+    // Slow streams, one at a time: the run is interrupted a few cases in.
+    let port = support::free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatecheck"));
+    cmd.args([
+        "serve",
+        "--port",
+        &port.to_string(),
+        "--chunk-delay-ms",
+        "100",
+    ]);
+    let server = support::start(cmd, port, "/v1/models", &dir.join("serve.log"));
+    let snaps = dir.join("snaps");
+    let child = Command::new(env!("CARGO_BIN_EXE_gatecheck"))
+        .arg("run")
+        .arg("--target")
+        .arg(format!("gw={}/v1", server.base_url))
+        .args(["--model", "gatecheck-echo", "--no-discover", "--jobs", "1"])
+        .args(["--snapshots", "snaps", "--update", "always"])
+        .args([
+            "--junit",
+            "junit.xml",
+            "--matrix",
+            "matrix.md",
+            "--color",
+            "never",
+        ])
+        .args(["--", "streaming::"])
+        .current_dir(&dir)
+        .env("OPENAI_API_KEY", "sk-gatecheck")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let count = || {
+        if snaps.join("gw").is_dir() {
+            files(&snaps.join("gw")).len()
+        } else {
+            0
+        }
+    };
+    while count() < 2 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no case finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let out = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "an interrupted run exits 3: {out}"
+    );
+    assert!(
+        out.contains("interrupted: the report holds the cases that finished"),
+        "{out}"
+    );
+    let finished = count();
+    assert!(
+        (2..14).contains(&finished),
+        "{finished} cases finished: {out}"
+    );
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(xml.trim_end().ends_with("</testsuites>"), "{xml}");
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        finished,
+        "JUnit holds every finished case: {xml}"
+    );
+    let matrix = std::fs::read_to_string(dir.join("matrix.md")).unwrap();
+    assert!(
+        matrix.contains(&format!("| cases passed | {finished} |")),
+        "{matrix}"
+    );
+    let leftovers: Vec<_> = files(&dir)
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

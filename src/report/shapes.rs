@@ -54,6 +54,12 @@ fn add(value: &Value, at: &str, shape: &mut Shape) {
     }
 }
 
+/// A streamed answer's events as a sequence of kinds (role, content, tool calls, finish, usage,
+/// `[DONE]`...), consecutive repeats folded: how the targets' event sequences differ.
+pub fn sequence_of(exchange: &Exchange) -> String {
+    super::snapshot::event_kinds(exchange).join(", ")
+}
+
 /// One field where the targets differ: per target, its types there (`None`: the field is absent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
@@ -94,8 +100,9 @@ pub struct ShapeReporter {
     path: PathBuf,
     secrets: Vec<Secret>,
     targets: Vec<String>,
-    /// Case (name without the target) -> target -> shape (`None`: no JSON answer).
-    cases: BTreeMap<(usize, String), BTreeMap<String, Option<Shape>>>,
+    /// Case (name without the target) -> target -> shape and, for a stream, its sequence of
+    /// events (`None`: no JSON answer).
+    cases: BTreeMap<(usize, String), BTreeMap<String, Option<(Shape, Option<String>)>>>,
 }
 
 impl ShapeReporter {
@@ -111,19 +118,31 @@ impl ShapeReporter {
     /// The report, as Markdown.
     pub fn markdown(&self) -> String {
         let mut out = String::from(
-            "# Answers compared across targets\n\nFor each case, the fields one target's answer has and another's lacks, and the fields whose JSON types differ (array items as `[]`; a streamed answer as its events, `/events/[]`). `—`: the field is absent; a target without a JSON answer (skipped, an error) is left blank.\n",
+            "# Answers compared across targets\n\nFor each case, the fields one target's answer has and another's lacks, the fields whose JSON types differ (array items as `[]`; a streamed answer as its events, `/events/[]`), and how the sequences of streamed events differ (consecutive repeats folded). `—`: the field is absent; a target without a JSON answer (skipped, an error) is left blank.\n",
         );
         let mut any = false;
         for ((_, case), by_target) in &self.cases {
-            let shapes: Vec<Option<&Shape>> = self
+            let answers: Vec<Option<&(Shape, Option<String>)>> = self
                 .targets
                 .iter()
                 .map(|t| by_target.get(t).and_then(Option::as_ref))
                 .collect();
+            let shapes: Vec<Option<&Shape>> = answers.iter().map(|a| a.map(|(s, _)| s)).collect();
             if shapes.iter().flatten().count() < 2 {
                 continue;
             }
-            let diffs = differences(&shapes);
+            let mut diffs = differences(&shapes);
+            let sequences: Vec<Option<&String>> = answers
+                .iter()
+                .map(|a| a.and_then(|(_, seq)| seq.as_ref()))
+                .collect();
+            let streamed: Vec<&String> = sequences.iter().flatten().copied().collect();
+            if streamed.windows(2).any(|w| w[0] != w[1]) {
+                diffs.push(Difference {
+                    field: "events (in order)".into(),
+                    per_target: sequences.iter().map(|s| s.cloned()).collect(),
+                });
+            }
             if diffs.is_empty() {
                 continue;
             }
@@ -145,7 +164,12 @@ impl ShapeReporter {
                         (Some(t), Some(_)) => t.clone(),
                     })
                     .collect();
-                out.push_str(&format!("| `{}` | {} |\n", d.field, cells.join(" | ")));
+                let field = if d.field.starts_with('/') {
+                    format!("`{}`", d.field)
+                } else {
+                    d.field.clone()
+                };
+                out.push_str(&format!("| {field} | {} |\n", cells.join(" | ")));
             }
         }
         if !any {
@@ -174,11 +198,15 @@ impl Reporter for ShapeReporter {
                     .keys()
                     .find(|(_, n)| *n == name)
                     .map_or(r.case.index, |(i, _)| *i);
+                let streamed = r.verdict.stream.is_some();
                 let shape = r
                     .exchange
                     .as_ref()
                     .filter(|e| e.transport_error().is_none())
-                    .and_then(|e| shape_of(e, r.verdict.stream.is_some()));
+                    .and_then(|e| {
+                        let sequence = streamed.then(|| sequence_of(e));
+                        shape_of(e, streamed).map(|s| (s, sequence))
+                    });
                 self.cases
                     .entry((first, name))
                     .or_default()

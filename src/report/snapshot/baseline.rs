@@ -447,7 +447,7 @@ fn fields(value: &Value, at: &str, out: &mut BTreeMap<String, BTreeSet<&'static 
 }
 
 /// The sequence of event kinds, consecutive repeats folded.
-fn kinds(events: &Value) -> Vec<String> {
+pub(crate) fn kinds(events: &Value) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for e in events.as_array().into_iter().flatten() {
         let k = kind(e);

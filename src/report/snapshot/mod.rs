@@ -201,7 +201,7 @@ pub fn document(r: &CaseReport) -> Vec<(&'static str, Value)> {
     let mut ph = Placeholders::default();
     let mut doc: Vec<(&'static str, Value)> = vec![("outcome", json!(r.verdict.outcome))];
     let base_url = r.case.target.base_url.as_str();
-    let request = request_value(&r.case);
+    let request = request_value(&r.case, r.exchange.as_ref());
     let response = r.exchange.as_ref().and_then(|ex| {
         response_value(
             ex,
@@ -275,32 +275,25 @@ fn scrub(text: &str, ph: &Placeholders, base_url: &str) -> String {
     DURATION.replace_all(&out, "[duration]").into_owned()
 }
 
-fn request_value(case: &PlannedCase) -> Value {
+fn request_value(case: &PlannedCase, sent: Option<&Exchange>) -> Value {
     let r = &case.request;
     let mut m = Map::new();
     m.insert("method".into(), json!(r.method.as_str()));
     m.insert("path".into(), json!(r.path));
-    // The headers as the transport sends them: the key is only ever `[redacted]`.
+    // The headers as the transport sent them (the key only ever as `[redacted]`); for a case
+    // that sent nothing, the suite's and the target's.
     let mut headers = Map::new();
-    match r.auth {
-        crate::suite::Auth::Key => {
-            headers.insert("authorization".into(), json!("Bearer [redacted]"));
+    match sent {
+        Some(ex) => {
+            for (k, v) in &ex.request.headers {
+                headers.insert(k.to_ascii_lowercase(), json!(v));
+            }
         }
-        crate::suite::Auth::Invalid => {
-            headers.insert("authorization".into(), json!("Bearer [an invalid key]"));
+        None => {
+            for (k, v) in &r.headers {
+                headers.insert(k.to_ascii_lowercase(), json!(v));
+            }
         }
-        crate::suite::Auth::None => {}
-    }
-    if r.body.is_some()
-        && !r
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-    {
-        headers.insert("content-type".into(), json!("application/json"));
-    }
-    for (k, v) in &r.headers {
-        headers.insert(k.to_ascii_lowercase(), json!(v));
     }
     m.insert("headers".into(), Value::Object(headers));
     match (&r.json, &r.body) {
@@ -424,6 +417,11 @@ fn events(ex: &Exchange, ph: &mut Placeholders) -> Vec<Value> {
             v
         })
         .collect()
+}
+
+/// A streamed answer's sequence of event kinds (see [`baseline`]), consecutive repeats folded.
+pub fn event_kinds(ex: &Exchange) -> Vec<String> {
+    baseline::kinds(&Value::Array(events(ex, &mut Placeholders::default())))
 }
 
 fn timing(r: &CaseReport) -> Option<Value> {
