@@ -95,6 +95,9 @@ pub fn differences(shapes: &[Option<&Shape>]) -> Vec<Difference> {
         .collect()
 }
 
+/// One target's answer to a case: its shape, and its sequence of events when streamed.
+type Answer = (Shape, Option<String>);
+
 /// Collects each case's answer shape per target; at the end writes the differences as Markdown.
 pub struct ShapeReporter {
     path: PathBuf,
@@ -102,7 +105,7 @@ pub struct ShapeReporter {
     targets: Vec<String>,
     /// Case (name without the target) -> target -> shape and, for a stream, its sequence of
     /// events (`None`: no JSON answer).
-    cases: BTreeMap<(usize, String), BTreeMap<String, Option<(Shape, Option<String>)>>>,
+    cases: BTreeMap<(usize, String), BTreeMap<String, Option<Answer>>>,
 }
 
 impl ShapeReporter {
@@ -122,7 +125,7 @@ impl ShapeReporter {
         );
         let mut any = false;
         for ((_, case), by_target) in &self.cases {
-            let answers: Vec<Option<&(Shape, Option<String>)>> = self
+            let answers: Vec<Option<&Answer>> = self
                 .targets
                 .iter()
                 .map(|t| by_target.get(t).and_then(Option::as_ref))
