@@ -5,8 +5,6 @@
 //! (snapshots, matrix, answers compared, JUnit, HTML, recordings) and all of stdout and stderr
 //! are scanned for the keys, and for any 12 characters of them in a row.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -216,5 +214,4 @@ fn no_key_reaches_any_output_or_file() {
         snapshot.contains("authorization: \"Bearer [redacted]\""),
         "{snapshot}"
     );
-    drop(support::free_port());
 }
