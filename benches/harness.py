@@ -134,7 +134,8 @@ def run_suite(binary, suite, url, jobs, scratch):
         start = time.perf_counter()
         child = subprocess.Popen(
             [binary, "run", suite, "--target", f"ref={url}", "--model", "gatecheck-echo",
-             "--jobs", str(jobs), "--format", "json"],
+             "--jobs", str(jobs), "--format", "json",
+             "--snapshots", os.path.join(scratch, "snapshots"), "--update", "always"],
             stdout=out,
             stderr=err,
             env=env,

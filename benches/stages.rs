@@ -66,3 +66,38 @@ fn judge_completion(bencher: divan::Bencher, profile: &str) {
     );
     bencher.bench(|| check::check(&case, &exchange, Judging::default()));
 }
+
+/// Building one case's snapshot from the judged exchange: normalizing the request and the
+/// completion (placeholders, sorted keys) and writing the YAML document (no file I/O).
+#[divan::bench]
+fn snapshot_completion(bencher: divan::Bencher) {
+    let suites = suite::load_shipped().unwrap();
+    let targets = [Arc::new(fixture::fixture_target("openai"))];
+    let plan = plan::build(&suites, &targets);
+    let case = plan
+        .cases
+        .iter()
+        .find(|c| c.name.starts_with("core::plain_text"))
+        .unwrap()
+        .clone();
+    let exchange = Exchange::from_parts(
+        SentRequest {
+            method: "POST".into(),
+            url: case.request.url.clone(),
+            headers: vec![],
+            body: case.request.body.clone().unwrap(),
+        },
+        200,
+        vec![("content-type".into(), "application/json".into())],
+        COMPLETION.as_bytes().to_vec(),
+    );
+    let report = gatecheck::run::CaseReport {
+        verdict: check::check(&case, &exchange, Judging::default()),
+        case,
+        exchange: Some(exchange),
+        companion: None,
+        elapsed: std::time::Duration::from_millis(3),
+        cost: None,
+    };
+    bencher.bench(|| gatecheck::report::snapshot::of(&report));
+}
