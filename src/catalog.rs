@@ -29,6 +29,18 @@ impl Severity {
             Severity::Violation => "violation",
         }
     }
+
+    /// The severity a word names (`violation`, `warning`, `variant`, `info`).
+    pub fn parse(word: &str) -> Option<Severity> {
+        [
+            Severity::Info,
+            Severity::Variant,
+            Severity::Warning,
+            Severity::Violation,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == word)
+    }
 }
 
 impl fmt::Display for Severity {

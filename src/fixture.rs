@@ -298,7 +298,7 @@ fn parse_findings(text: &str) -> Result<Expected, String> {
         if crate::catalog::lookup(id).is_none() {
             return Err(format!("unknown check `{id}`"));
         }
-        let sev = parse_severity(sev.trim()).ok_or_else(|| format!("unknown severity `{sev}`"))?;
+        let sev = Severity::parse(sev.trim()).ok_or_else(|| format!("unknown severity `{sev}`"))?;
         findings.push((id.to_owned(), sev));
     }
     Ok(Expected {
@@ -433,17 +433,6 @@ fn parse_outcome(s: &str) -> Option<Outcome> {
     ]
     .into_iter()
     .find(|o| o.as_str() == s)
-}
-
-fn parse_severity(s: &str) -> Option<Severity> {
-    [
-        Severity::Info,
-        Severity::Variant,
-        Severity::Warning,
-        Severity::Violation,
-    ]
-    .into_iter()
-    .find(|v| v.as_str() == s)
 }
 
 /// Every fixture file under `dir`, sorted.

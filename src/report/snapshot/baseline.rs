@@ -259,7 +259,7 @@ fn findings(doc: &Value) -> Vec<(Key, Severity, String)> {
         .flatten()
         .filter_map(|f| {
             let check = f.get("check")?.as_str()?.to_owned();
-            let severity = super::severity_named(f.get("severity")?.as_str()?)?;
+            let severity = Severity::parse(f.get("severity")?.as_str()?)?;
             let path = f.get("path").and_then(Value::as_str).map(place);
             let message = f
                 .get("message")

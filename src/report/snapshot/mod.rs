@@ -60,7 +60,6 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::catalog::Severity;
 use crate::config::Secret;
 use crate::exchange::Exchange;
 use crate::plan::PlannedCase;
@@ -757,16 +756,4 @@ pub fn accept(path: &Path, reject: bool) -> io::Result<Vec<PathBuf>> {
         }
     }
     Ok(pending)
-}
-
-/// The severity a finding line of a snapshot document names.
-pub(crate) fn severity_named(s: &str) -> Option<Severity> {
-    [
-        Severity::Info,
-        Severity::Variant,
-        Severity::Warning,
-        Severity::Violation,
-    ]
-    .into_iter()
-    .find(|v| v.as_str() == s)
 }
