@@ -19,6 +19,7 @@ use crate::diag::did_you_mean;
 use crate::exit;
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::plan;
+use crate::report::html::{self, HtmlReporter};
 use crate::report::{Redacting, json::JsonLines, matrix::MatrixReporter, terminal::Terminal};
 use crate::run::{self, FanOut, Reporter, RunOptions};
 use crate::schema;
@@ -124,6 +125,12 @@ pub struct ReportArgs {
     /// and another lacks, types that differ) to PATH.
     #[arg(long, value_name = "PATH")]
     pub compare: Option<PathBuf>,
+    /// Write the self-contained HTML report to PATH: the checks x targets matrix (a click on a
+    /// cell opens its cases), time to first token and gaps per target, and every case with its
+    /// request, response or event timeline, findings explained, and how the other targets'
+    /// answers differ. One file, no external asset: it opens from file:// without network.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_HTML_PATH)]
+    pub html: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -211,6 +218,8 @@ pub enum SchemasCommand {
 
 /// Where the matrix goes when a run has several targets and `--matrix` names no file.
 const DEFAULT_MATRIX_PATH: &str = "reports/matrix.md";
+/// Where every run writes its HTML report unless `--html` names another file.
+const DEFAULT_HTML_PATH: &str = "reports/report.html";
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     config::parse_duration(s)
@@ -480,7 +489,7 @@ fn run_command(args: RunArgs) -> u8 {
 
 /// The reporters a run feeds, from the output flags: the terminal or JSON Lines on stdout, and the
 /// files (the matrix, when there are two or more targets or `--matrix` names one; the answers
-/// compared). Everything goes through the redacting writer.
+/// compared; the HTML report, always). Everything goes through the redacting writer.
 fn reporters(out: &ReportArgs, targets: usize, secrets: &[Secret]) -> FanOut {
     let color = use_color(out.color, std::io::stdout().is_terminal());
     let stdout = Redacting::new(std::io::stdout(), secrets);
@@ -511,6 +520,16 @@ fn reporters(out: &ReportArgs, targets: usize, secrets: &[Secret]) -> FanOut {
                 path, secrets,
             )));
     }
+    let note: Option<Box<dyn Write + Send>> = (out.format == Format::Human)
+        .then(|| Box::new(Redacting::new(std::io::stdout(), secrets)) as Box<dyn Write + Send>);
+    // The diff against a baseline is not connected yet: the snapshot module (on main) brings
+    // `report::snapshot::baseline_diff` and `--baseline DIR`. Once they land, pass
+    // `.baseline(out.baseline.clone(), crate::report::snapshot::baseline_diff)` here instead.
+    fan.0.push(Box::new(
+        HtmlReporter::new(out.html.clone(), secrets)
+            .note_to(note)
+            .baseline(None, html::no_baseline_diff),
+    ));
     fan.0.push(main);
     fan
 }
