@@ -481,13 +481,40 @@ impl HtmlReporter {
         Value::Object(map)
     }
 
+    /// Each case's `checked` as indices into the returned list of ids (the matrix rows first):
+    /// a thousand cases of twenty check ids each are half a megabyte as names.
+    fn number_checked(&mut self, m: &Matrix) -> Vec<String> {
+        let mut ids: Vec<String> = m.rows.iter().map(|r| r.check.to_owned()).collect();
+        let mut index: HashMap<String, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
+        for case in &mut self.cases {
+            let Some(checked) = case.get_mut("checked").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for id in checked.iter_mut() {
+                let Some(name) = id.as_str() else { continue };
+                let i = *index.entry(name.to_owned()).or_insert_with(|| {
+                    ids.push(name.to_owned());
+                    ids.len() - 1
+                });
+                *id = json!(i);
+            }
+        }
+        ids
+    }
+
     /// The whole document.
     pub fn render(&mut self) -> String {
         let matrix = std::mem::take(&mut self.builder).finish();
+        let ids = self.number_checked(&matrix);
         let data = json!({
             "targets": self.targets,
             "profiles": self.profiles,
             "rows": matrix.rows.iter().map(|r| r.check).collect::<Vec<_>>(),
+            "ids": ids,
             "checks": self.checks_json(&matrix),
             "cases": self.cases,
             "groups": self.groups_json(),
@@ -595,7 +622,7 @@ impl HtmlReporter {
             "<li><span class=\"swatch c-pass\">pass</span> looked, found nothing</li>",
             "<li><span class=\"swatch c-skipped\">skipped</span> only skipped cases</li>",
             "<li><span class=\"swatch c-none\">—</span> not exercised</li></ul>\n",
-            "<div class=\"table-wrap\"><table id=\"matrix\" class=\"matrix\"><thead><tr><th class=\"corner\" scope=\"col\">check</th>",
+            "<div class=\"table-wrap matrix-wrap\"><table id=\"matrix\" class=\"matrix\"><thead><tr><th class=\"corner\" scope=\"col\">check</th>",
         ));
         for c in &m.columns {
             let profile = self.profiles.get(&c.name).filter(|p| **p != c.name);

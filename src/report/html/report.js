@@ -8,6 +8,8 @@
   const RANK = { none: -2, skipped: -1, pass: 0, info: 1, variant: 2, warning: 3, violation: 4 };
   const OUTCOMES = ['pass', 'fail', 'error', 'inconclusive', 'skipped'];
   const SVG = 'http://www.w3.org/2000/svg';
+  // A case's `checked` holds indices into D.ids (the matrix rows first).
+  const ID = new Map(D.ids.map((id, i) => [id, i]));
 
   // ---- small helpers -------------------------------------------------------------------------
 
@@ -132,7 +134,7 @@
       }
     }
     if (word) return { word, finding, restated: finding === null };
-    if (!c.checked.includes(check)) return null;
+    if (!c.checked.includes(ID.get(check))) return null;
     if (c.outcome === 'pass' || c.outcome === 'fail') return { word: 'pass' };
     if (c.outcome === 'skipped') return { word: 'skipped' };
     return { word: 'none', note: 'not judged: the case ' + (c.outcome === 'error' ? 'errored' : 'was inconclusive') };
@@ -261,7 +263,7 @@
       h('td', {}, badge(c.outcome)),
       h('td', {}, h('a', { href: '#case=' + i, text: bare(c) })),
       h('td', {}, badge(w.word)),
-      h('td', { class: 'msg', text: w.finding ? w.finding.message : w.restated ? 'left out: another check reported the same defect here' : (w.note || '') })));
+      h('td', { class: 'msg' }, h('div', { text: w.finding ? w.finding.message : w.restated ? 'left out: another check reported the same defect here' : (w.note || '') }))));
     open([
       h('div', { class: 'panel-head' },
         h('div', {},
@@ -469,7 +471,9 @@
       sections.push(h('h3', { text: x.events ? 'Response (streamed)' : 'Response' }), responseView(x, metrics));
     }
     if (c.companion) {
-      sections.push(h('h3', { text: 'The same request without streaming' }), requestView(c.companion), responseView(c.companion, null));
+      sections.push(h('h3', { text: 'The same request without streaming' }),
+        h('h4', { text: 'request' }), requestView(c.companion),
+        h('h4', { text: 'response' }), responseView(c.companion, null));
     }
     sections.push(h('h3', { text: 'Diff against the other targets' }), acrossView(c, i));
     if (D.baseline) sections.push(h('h3', { text: 'Diff against baseline' }), baselineView(c));
@@ -641,18 +645,19 @@
         return h('tr', { 'data-case': i, onclick: (e) => { if (!(e.target instanceof HTMLAnchorElement)) go('case=' + i); } },
           h('td', { class: 'num', text: i + 1 }),
           h('td', {}, h('a', { href: '#case=' + i, text: bare(c) })),
-          h('td', { text: c.target }),
+          h('td', { class: 'nowrap', text: c.target }),
           h('td', {}, badge(c.outcome)),
           h('td', { class: 'num', text: status }),
-          h('td', {}, w ? [badge(w.severity), ' ', h('code', { text: w.check })] : ''),
-          h('td', { class: 'msg', title: w ? w.message : c.reason || '', text: w ? w.message : c.reason || '' }),
+          h('td', { class: 'msg', title: w ? w.message : c.reason || '' },
+            w ? h('span', { class: 'nowrap' }, badge(w.severity), ' ', h('code', { text: w.check }), c.findings.length > 1 ? h('span', { class: 'more', text: ' +' + (c.findings.length - 1) }) : null) : null,
+            h('div', { text: w ? w.message : c.reason || '' })),
           h('td', { class: 'num', text: ttft != null ? fmtMs(ttft) : '' }),
           h('td', { class: 'num', text: c.outcome === 'skipped' ? '' : fmtMs(c.elapsed_ms) }));
       });
       root.replaceChildren(
         h('p', { class: 'count', text: plural(shown.length, 'case') + ' shown' }),
         h('div', { class: 'table-wrap' }, h('table', { class: 'list all-cases' },
-          h('thead', {}, h('tr', {}, ['#', 'case', 'target', 'outcome', 'status', 'worst finding', '', 'first token', 'time'].map((t) => h('th', { text: t })))),
+          h('thead', {}, h('tr', {}, ['#', 'case', 'target', 'outcome', 'status', 'worst finding', 'first token', 'time'].map((t) => h('th', { text: t })))),
           h('tbody', {}, rows))));
       // A row clicked opens its case within the list as filtered.
       for (const tr of root.querySelectorAll('tr[data-case]')) {
