@@ -334,6 +334,23 @@ pub fn script_json(value: &Value) -> String {
     out
 }
 
+/// Replaces every secret in the strings of `value` with `[redacted]`, before JSON escaping could
+/// hide one from the redacting writer (a key holding `"` or `<` is escaped in the file).
+fn redact(value: &mut Value, secrets: &[String]) {
+    match value {
+        Value::String(s) => {
+            for secret in secrets {
+                if s.contains(secret.as_str()) {
+                    *s = s.replace(secret.as_str(), "[redacted]");
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|v| redact(v, secrets)),
+        _ => {}
+    }
+}
+
 /// The report as a reporter: collects each case as it finishes (bounded, see [`BUDGET`]) and
 /// writes the file at the end of the run.
 pub struct HtmlReporter {
@@ -510,7 +527,7 @@ impl HtmlReporter {
     pub fn render(&mut self) -> String {
         let matrix = std::mem::take(&mut self.builder).finish();
         let ids = self.number_checked(&matrix);
-        let data = json!({
+        let mut data = json!({
             "targets": self.targets,
             "profiles": self.profiles,
             "rows": matrix.rows.iter().map(|r| r.check).collect::<Vec<_>>(),
@@ -528,6 +545,15 @@ impl HtmlReporter {
                 "budget_spent": self.budget.spent(),
             },
         });
+        let secrets: Vec<String> = self
+            .secrets
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .filter(|s| s.len() >= 4)
+            .collect();
+        if !secrets.is_empty() {
+            redact(&mut data, &secrets);
+        }
         let mut out = String::with_capacity(64 << 10);
         out.push_str(concat!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
@@ -768,14 +794,66 @@ mod tests {
         assert_eq!(d["cases"][0]["exchange"]["response"]["body"]["json"], true);
     }
 
+    fn streamed(sse: &str) -> CaseReport {
+        let case = chat_case(
+            "{model: m, stream: true, messages: [{role: user, content: hi}]}",
+            "",
+        );
+        let ex = exchange(&case, 200, "text/event-stream", sse);
+        let verdict = judge(&case, 200, "text/event-stream", sse);
+        CaseReport {
+            case,
+            verdict,
+            exchange: Some(ex),
+            companion: None,
+            elapsed: Duration::from_millis(5),
+            cost: None,
+        }
+    }
+
+    const CHUNK: &str = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
+
     #[test]
     fn the_same_events_give_the_same_bytes() {
-        let reports = [report(OK_BODY), report(r#"{"choices": []}"#)];
+        let reports = [
+            report(OK_BODY),
+            report(r#"{"choices": []}"#),
+            streamed(&format!("data: {CHUNK}\n\n")),
+        ];
         let a = render(&reports);
         let b = render(&reports);
         assert_eq!(a, b);
-        assert!(a.contains("id=\"matrix\""));
         assert!(!a.contains(env!("CARGO_MANIFEST_DIR")), "no absolute path");
+        // The matrix's cells, from the same builder as the Markdown matrix: the broken body's
+        // schema violation, the stream's missing [DONE].
+        assert!(a.contains("<td class=\"cell c-violation\"><button type=\"button\" data-row="));
+        assert!(
+            a.contains("title=\"sse.done_sentinel on t: warning\""),
+            "{a}"
+        );
+        let d = data(&a);
+        let events = &d["cases"][2]["exchange"]["events"];
+        assert_eq!(events["list"][0]["data"], CHUNK);
+        assert_eq!(d["cases"][2]["exchange"]["response"]["body"], Value::Null);
+        assert!(d["cases"][2]["stream"]["sdk"]["python"].is_string());
+    }
+
+    /// A key that JSON would escape (`"`, `<`) is redacted before escaping, where the redacting
+    /// writer could no longer see it.
+    #[test]
+    fn a_key_is_redacted_before_json_escapes_it() {
+        let key = "sk-\"<odd>&key";
+        let mut c = report(OK_BODY);
+        let head = c.exchange.as_mut().unwrap().response.as_mut().unwrap();
+        head.headers
+            .push(("x-echo".into(), format!("Bearer {key}")));
+        let mut r = HtmlReporter::new(PathBuf::from("unused.html"), &[Secret::new(key)]);
+        r.event(&Event::CaseFinished(&c)).unwrap();
+        let html = r.render();
+        assert!(!html.contains("odd"), "{html}");
+        let d = data(&html);
+        let headers = &d["cases"][0]["exchange"]["response"]["headers"];
+        assert_eq!(headers[1], json!(["x-echo", "Bearer [redacted]"]));
     }
 
     #[test]

@@ -421,7 +421,8 @@
     const lines = c.baseline.text.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     const spans = lines.map((line) => {
-      const cls = line.startsWith('@@') ? 'hunk' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : null;
+      const head = line.startsWith('@@') || line.startsWith('+++ ') || line.startsWith('--- ');
+      const cls = head ? 'hunk' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : null;
       return h('span', { class: cls, text: line || ' ' });
     });
     return [
