@@ -47,7 +47,8 @@ const JS: &str = include_str!("html/report.js");
 /// as unified hunks; `None` when they are equal or none was accepted.
 pub type BaselineDiff = fn(&Path, &CaseReport) -> Option<String>;
 
-/// A [`BaselineDiff`] that finds nothing: the report then shows no baseline section.
+/// A [`BaselineDiff`] that finds no difference, for runs without a snapshot module to ask
+/// (with no baseline folder the report shows no baseline section at all).
 pub fn no_baseline_diff(_dir: &Path, _report: &CaseReport) -> Option<String> {
     None
 }
@@ -318,7 +319,7 @@ fn esc(text: &str) -> String {
 /// JSON that can sit inside a `<script>` element: `<`, `>` and `&` (so no `</script>` or
 /// `<!--` can appear) and the line separators U+2028 and U+2029 written as escapes. They can only
 /// occur inside JSON strings, where an escape means the same character.
-pub fn script_json(value: &Value) -> String {
+fn script_json(value: &Value) -> String {
     let text = serde_json::to_string(value).expect("a JSON value serializes");
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     for ch in text.chars() {
@@ -523,7 +524,7 @@ impl HtmlReporter {
         ids
     }
 
-    /// The whole document.
+    /// The whole document, once, at the end of the run (it takes the matrix builder).
     pub fn render(&mut self) -> String {
         let matrix = std::mem::take(&mut self.builder).finish();
         let ids = self.number_checked(&matrix);
