@@ -19,6 +19,7 @@ use crate::diag::did_you_mean;
 use crate::exit;
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::plan;
+use crate::report::html::HtmlReporter;
 use crate::report::{Redacting, json::JsonLines, matrix::MatrixReporter, terminal::Terminal};
 use crate::run::{self, FanOut, Reporter, RunOptions};
 use crate::schema;
@@ -142,6 +143,12 @@ pub struct ReportArgs {
     /// reports/compare.md when there are two or more targets].
     #[arg(long, value_name = "PATH")]
     pub compare: Option<PathBuf>,
+    /// Write the self-contained HTML report to PATH: the checks x targets matrix (a click on a
+    /// cell opens its cases), time to first token and gaps per target, and every case with its
+    /// request, response or event timeline, findings explained, and how the other targets'
+    /// answers differ. One file, no external asset: it opens from file:// without network.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_HTML_PATH)]
+    pub html: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -254,6 +261,8 @@ const DEFAULT_MATRIX_PATH: &str = "reports/matrix.md";
 const DEFAULT_COMPARE_PATH: &str = "reports/compare.md";
 /// Where snapshots go when neither `--snapshots` nor `--baseline` names a folder.
 const DEFAULT_SNAPSHOTS: &str = "reports/snapshots";
+/// Where every run writes its HTML report unless `--html` names another file.
+const DEFAULT_HTML_PATH: &str = "reports/report.html";
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     config::parse_duration(s)
@@ -553,7 +562,8 @@ struct Outputs {
 
 /// The reporters a run feeds, from the output flags: the terminal or JSON Lines on stdout, each
 /// case's snapshot (compared with a baseline when there is one), and the files (the matrix, when
-/// there are two or more targets or `--matrix` names one; the answers compared; JUnit XML).
+/// there are two or more targets or `--matrix` names one; the answers compared; JUnit XML; the
+/// HTML report, always).
 /// Everything goes through the redacting writer. A bad `--update` or waiver file is a setup
 /// error.
 fn reporters(out: &ReportArgs, cx: &ReportContext<'_>) -> Result<(FanOut, Outputs), String> {
@@ -642,6 +652,14 @@ fn reporters(out: &ReportArgs, cx: &ReportContext<'_>) -> Result<(FanOut, Output
                 path, cx.fail_on, secrets,
             )));
     }
+    let note: Option<Box<dyn Write + Send>> = (out.format == Format::Human)
+        .then(|| Box::new(Redacting::new(std::io::stdout(), secrets)) as Box<dyn Write + Send>);
+    // Each case's diff against the snapshot accepted in the baseline folder, when there is one.
+    fan.0.push(Box::new(
+        HtmlReporter::new(out.html.clone(), secrets)
+            .note_to(note)
+            .baseline(out.baseline.clone(), crate::report::snapshot::baseline_diff),
+    ));
     fan.0.push(main);
     // After the terminal, so a changed snapshot's diff follows its case's line; on stderr when
     // stdout carries JSON Lines.

@@ -52,7 +52,8 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn word(self) -> &'static str {
+    /// The whole word, as the Markdown and HTML matrices show it.
+    pub fn word(self) -> &'static str {
         match self {
             Cell::NotExercised => "—",
             Cell::Skipped => "skipped",
@@ -270,8 +271,9 @@ fn ttft(ms: Option<f64>) -> String {
     ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms"))
 }
 
-/// The totals rows: a label and one value per column.
-fn totals(m: &Matrix) -> Vec<(String, Vec<String>)> {
+/// The totals rows: a label and one value per column (the terminal, Markdown and HTML matrices
+/// show the same).
+pub(crate) fn totals(m: &Matrix) -> Vec<(String, Vec<String>)> {
     let per = |f: &dyn Fn(&Column) -> String| m.columns.iter().map(f).collect::<Vec<_>>();
     let mut rows: Vec<(String, Vec<String>)> = vec![
         ("cases passed".into(), per(&|c| c.counts.pass.to_string())),

@@ -1,7 +1,8 @@
 //! Stage 5, `report`: reporters that consume run events (terminal, JSON Lines, the checks x
-//! targets matrix), and the redacting writer every output goes through so a key can never reach
+//! targets matrix, the answers compared across targets, the self-contained HTML report), and the redacting writer every output goes through so a key can never reach
 //! a terminal or a file.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod matrix;
