@@ -59,6 +59,8 @@ fn gatecheck(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("OPENAI_BASE_URL")
         .env_remove("OPENAI_API_KEY")
         .env_remove("GATECHECK_CONFIG")
+        // Snapshots are compared, never written into the repository.
+        .env("GATECHECK_UPDATE", "no")
         .env("NO_COLOR", "1");
     for (k, v) in env {
         cmd.env(k, v);
