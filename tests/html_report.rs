@@ -241,6 +241,33 @@ fn the_report_of_one_target_works_in_a_real_browser() {
     let dir = out_dir("one");
     let report = dir.join("report.html");
     let matrix = dir.join("matrix.md");
+    // A baseline of this very server, where one accepted snapshot says something else: the
+    // report shows that case's diff against it.
+    let base = dir.join("baseline");
+    let o = gatecheck(
+        &[
+            "run",
+            "--target",
+            &target,
+            "--model",
+            &model,
+            "--snapshots",
+            base.to_str().unwrap(),
+            "--update",
+            "always",
+            "suites/core.yaml",
+        ],
+        &[("OPENAI_API_KEY", key)],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let edited = base.join("solo/core__plain_text.snap");
+    let accepted = std::fs::read_to_string(&edited).unwrap();
+    assert!(accepted.contains("finish_reason: stop"), "{accepted}");
+    std::fs::write(
+        &edited,
+        accepted.replace("finish_reason: stop", "finish_reason: length"),
+    )
+    .unwrap();
     let o = gatecheck(
         &[
             "run",
@@ -252,6 +279,8 @@ fn the_report_of_one_target_works_in_a_real_browser() {
             report.to_str().unwrap(),
             "--matrix",
             matrix.to_str().unwrap(),
+            "--baseline",
+            base.to_str().unwrap(),
             "suites/core.yaml",
             "suites/streaming.yaml",
         ],
@@ -278,7 +307,13 @@ fn the_report_of_one_target_works_in_a_real_browser() {
             &report,
             rows,
             &["solo"],
-            serde_json::json!({"streamed": true, "cell_kinds": ["c-pass"]}),
+            serde_json::json!({
+                "streamed": true,
+                "cell_kinds": ["c-pass"],
+                "baseline_case": "core::plain_text[solo]",
+                "baseline_removed": "finish_reason: length",
+                "baseline_added": "finish_reason: stop",
+            }),
         ),
         Err(why) => skip(&why),
     }

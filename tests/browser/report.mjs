@@ -167,6 +167,26 @@ try {
     await page.setViewportSize({ width: 1360, height: 1700 });
     await page.screenshot({ path: spec.case_screenshot });
   }
+
+  // With a baseline: the case whose accepted snapshot differs shows the diff, + and - lines
+  // coloured; a case that did not change says so.
+  if (spec.baseline_case) {
+    const i = await page.evaluate((name) => {
+      const d = JSON.parse(document.getElementById('data').textContent);
+      return d.cases.findIndex((c) => c.name === name);
+    }, spec.baseline_case);
+    if (check(i >= 0, `no case ${spec.baseline_case} in the data`)) {
+      await page.goto(url + '#case=' + i, { waitUntil: 'load' });
+      await page.locator('.panel pre.udiff').waitFor({ timeout: 5000 });
+      const removed = await page.locator('.panel pre.udiff span.del').allInnerTexts();
+      const added = await page.locator('.panel pre.udiff span.add').allInnerTexts();
+      check(removed.some((l) => l.includes(spec.baseline_removed)), `the baseline diff removes no \`${spec.baseline_removed}\`: ${removed}`);
+      check(added.some((l) => l.includes(spec.baseline_added)), `the baseline diff adds no \`${spec.baseline_added}\`: ${added}`);
+      const text = await page.locator('.panel').innerText();
+      check(/diff against baseline/i.test(text), 'no "Diff against baseline" heading');
+      report.baseline_diff_lines = removed.length + added.length;
+    }
+  }
 } catch (e) {
   problems.push(`the script stopped: ${e.stack || e}`);
 } finally {
