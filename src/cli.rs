@@ -658,7 +658,7 @@ fn reporters(out: &ReportArgs, cx: &ReportContext<'_>) -> Result<(FanOut, Output
     fan.0.push(Box::new(
         HtmlReporter::new(out.html.clone(), secrets)
             .note_to(note)
-            .baseline(out.baseline.clone(), crate::report::snapshot::baseline_diff),
+            .baseline(out.baseline.clone()),
     ));
     fan.0.push(main);
     // After the terminal, so a changed snapshot's diff follows its case's line; on stderr when

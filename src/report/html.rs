@@ -44,14 +44,9 @@ const CSS: &str = include_str!("html/report.css");
 const JS: &str = include_str!("html/report.js");
 
 /// The diff of one case's normalized snapshot against the one accepted in a baseline folder,
-/// as unified hunks; `None` when they are equal or none was accepted.
+/// as unified hunks; `None` when they are equal or none was accepted
+/// ([`super::snapshot::baseline_diff`], unless a test puts another in).
 pub type BaselineDiff = fn(&Path, &CaseReport) -> Option<String>;
-
-/// A [`BaselineDiff`] that finds no difference, for runs without a snapshot module to ask
-/// (with no baseline folder the report shows no baseline section at all).
-pub fn no_baseline_diff(_dir: &Path, _report: &CaseReport) -> Option<String> {
-    None
-}
 
 /// What the report may still keep of bodies, events and diffs.
 struct Budget(usize);
@@ -382,7 +377,7 @@ impl HtmlReporter {
             secrets: secrets.to_vec(),
             note: None,
             baseline: None,
-            diff: no_baseline_diff,
+            diff: super::snapshot::baseline_diff,
             targets: Vec::new(),
             profiles: BTreeMap::new(),
             builder: Builder::default(),
@@ -396,10 +391,15 @@ impl HtmlReporter {
         }
     }
 
-    /// Each case's diff against the snapshot accepted in `dir`, by `diff`; no section when `dir`
-    /// is `None`.
-    pub fn baseline(mut self, dir: Option<PathBuf>, diff: BaselineDiff) -> Self {
+    /// Each case's diff against the snapshot accepted in `dir`; no section when `dir` is `None`.
+    pub fn baseline(mut self, dir: Option<PathBuf>) -> Self {
         self.baseline = dir;
+        self
+    }
+
+    /// Another way to diff against the baseline (tests).
+    #[cfg(test)]
+    fn diff_with(mut self, diff: BaselineDiff) -> Self {
         self.diff = diff;
         self
     }
@@ -924,7 +924,8 @@ mod tests {
             Some(format!("-old\n+{}\n", r.case.name))
         }
         let mut r = HtmlReporter::new(PathBuf::from("unused.html"), &[])
-            .baseline(Some(PathBuf::from("reports/baselines")), diff);
+            .baseline(Some(PathBuf::from("reports/baselines")))
+            .diff_with(diff);
         let c = report(OK_BODY);
         r.event(&Event::CaseFinished(&c)).unwrap();
         let d = data(&r.render());
