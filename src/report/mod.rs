@@ -4,6 +4,7 @@
 
 pub mod json;
 pub mod matrix;
+pub mod record;
 pub mod shapes;
 pub mod terminal;
 
