@@ -123,7 +123,7 @@ pub struct RunArgs {
 pub struct CheckArgs {
     /// A folder written by `gatecheck run --record DIR`.
     pub dir: PathBuf,
-    /// Suite files or folders (default: the shipped suites).
+    /// Suite files or folders (default: the shipped suites the recording ran).
     pub paths: Vec<PathBuf>,
     /// Judge every target under this profile instead of the one it was recorded with.
     #[arg(long, value_name = "NAME")]
@@ -365,6 +365,15 @@ fn run_command(args: RunArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let recorder = match args
+        .record
+        .as_deref()
+        .map(crate::report::record::RecordReporter::create)
+    {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => return setup_error(e),
+    };
 
     let rt = runtime();
     rt.block_on(async move {
@@ -455,11 +464,8 @@ fn run_command(args: RunArgs) -> u8 {
             }
         }
         let mut fan = reporters(&args.report, targets_run.len(), &secrets);
-        if let Some(dir) = &args.record {
-            match crate::report::record::RecordReporter::create(dir, &secrets) {
-                Ok(r) => fan.0.push(Box::new(r)),
-                Err(e) => return setup_error(e),
-            }
+        if let Some(recorder) = recorder {
+            fan.0.push(Box::new(recorder.secrets(&secrets)));
         }
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
@@ -656,10 +662,14 @@ fn check_command(args: CheckArgs) -> u8 {
             extra_capabilities,
         }));
     }
-    let suites = match load_suites(&args.paths, args.report.color) {
+    let mut suites = match load_suites(&args.paths, args.report.color) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // The shipped suites the recording ran, unless paths say which to load.
+    if args.paths.is_empty() && !manifest.suites.is_empty() {
+        suites.retain(|s| manifest.suites.contains(&s.name));
+    }
     let plan = plan::build(&suites, &targets);
 
     if !manifest.finished {

@@ -18,18 +18,61 @@ pub struct RecordReporter {
 }
 
 impl RecordReporter {
-    /// Prepares `dir`: creates it, or takes over an earlier recording there (its `*.rec` files
-    /// go, so the folder holds this run only). A folder with other things and no manifest is
-    /// refused: it is not ours to empty.
-    pub fn create(dir: &Path, secrets: &[Secret]) -> io::Result<Self> {
+    /// A reporter recording into `dir`, which must be new, empty, or an earlier recording (a
+    /// folder with other things and no manifest is refused: it is not ours to empty). Nothing
+    /// is touched before the run starts.
+    pub fn create(dir: &Path) -> io::Result<Self> {
+        let foreign = !dir.join(record::MANIFEST).is_file()
+            && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+        if foreign || dir.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "`{}` is not empty and holds no {}: not a gatecheck recording\n(hint: name a new or empty folder for --record)",
+                    dir.display(),
+                    record::MANIFEST
+                ),
+            ));
+        }
+        Ok(RecordReporter {
+            dir: dir.to_owned(),
+            secrets: Vec::new(),
+            manifest: Manifest {
+                format: record::MANIFEST_FORMAT,
+                gatecheck: env!("CARGO_PKG_VERSION").to_owned(),
+                targets: Vec::new(),
+                suites: Vec::new(),
+                finished: false,
+                interrupted: false,
+                cases: Vec::new(),
+            },
+        })
+    }
+
+    /// The keys to mask wherever they appear.
+    pub fn secrets(mut self, secrets: &[Secret]) -> Self {
+        self.secrets = secrets
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .filter(|s| s.len() >= 4)
+            .collect();
+        self
+    }
+
+    /// Creates the folder, or takes over an earlier recording there: its `*.rec` files go, so
+    /// that it holds this run only (under the same file names).
+    fn prepare(&self) -> io::Result<()> {
         let context = |e: io::Error| {
             io::Error::new(
                 e.kind(),
-                format!("failed to prepare `{}` for recording: {e}", dir.display()),
+                format!(
+                    "failed to prepare `{}` for recording: {e}",
+                    self.dir.display()
+                ),
             )
         };
-        if dir.join(record::MANIFEST).is_file() {
-            for entry in std::fs::read_dir(dir).map_err(context)?.flatten() {
+        if self.dir.join(record::MANIFEST).is_file() {
+            for entry in std::fs::read_dir(&self.dir).map_err(context)?.flatten() {
                 let sub = entry.path();
                 if !sub.is_dir() {
                     continue;
@@ -41,34 +84,8 @@ impl RecordReporter {
                     }
                 }
             }
-        } else if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!(
-                    "`{}` is not empty and holds no {}: not a gatecheck recording\n(hint: name a new or empty folder for --record)",
-                    dir.display(),
-                    record::MANIFEST
-                ),
-            ));
         }
-        std::fs::create_dir_all(dir).map_err(context)?;
-        Ok(RecordReporter {
-            dir: dir.to_owned(),
-            secrets: secrets
-                .iter()
-                .map(|s| s.expose().to_owned())
-                .filter(|s| s.len() >= 4)
-                .collect(),
-            manifest: Manifest {
-                format: record::MANIFEST_FORMAT,
-                gatecheck: env!("CARGO_PKG_VERSION").to_owned(),
-                targets: Vec::new(),
-                suites: Vec::new(),
-                finished: false,
-                interrupted: false,
-                cases: Vec::new(),
-            },
-        })
+        std::fs::create_dir_all(&self.dir).map_err(context)
     }
 
     fn write_manifest(&self) -> io::Result<()> {
@@ -246,6 +263,7 @@ impl Reporter for RecordReporter {
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Started { cases, .. } => {
+                self.prepare()?;
                 for case in *cases {
                     let t = &case.target;
                     if !self.manifest.targets.iter().any(|m| m.name == t.name) {
