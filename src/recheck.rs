@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::check::{self, Judging, Observed};
-use crate::exchange::Exchange;
+use crate::exchange::{End, Exchange, TransportError, TransportErrorKind};
 use crate::plan::{Plan, PlannedCase};
 use crate::record::Recording;
 use crate::run::{self, CaseReport, Event, Reporter, Summary};
@@ -56,7 +56,20 @@ pub fn execute(
 
 /// One case judged on its recording, as the runner would have judged it live.
 pub fn judge(case: &PlannedCase, rec: &Recording, judging: Judging) -> CaseReport {
-    let exchange = with_url(&rec.exchange, &case.request.url);
+    let mut exchange = with_url(&rec.exchange, &case.request.url);
+    // A stream longer than `--max-body` was judged whole as it came, but only its beginning was
+    // kept: judged again as far as it goes, and, like a stream cut short, the case errors
+    // rather than be judged on an end the server never sent.
+    if exchange.end == End::Complete && exchange.received > exchange.body.len() as u64 {
+        exchange.end = End::Failed(TransportError {
+            kind: TransportErrorKind::Limit,
+            message: format!(
+                "the recording keeps the first {} of the {} bytes received (--max-body)",
+                exchange.body.len(),
+                exchange.received
+            ),
+        });
+    }
     // A companion is compared only while the case still asks for it.
     let companion = case
         .companion

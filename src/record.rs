@@ -699,8 +699,7 @@ impl<'a> Parser<'a> {
     /// `OFFSET MILLISECONDS` lines, tiling the body, up to the next section.
     fn reads(&mut self, body_len: usize) -> Result<Vec<Read>, ParseError> {
         let mut starts: Vec<(usize, Duration)> = Vec::new();
-        loop {
-            let Some(l) = self.next_line()? else { break };
+        while let Some(l) = self.next_line()? {
             if l.starts_with("=== ") {
                 self.unread();
                 break;

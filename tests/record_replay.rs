@@ -658,7 +658,9 @@ fn gaps(reads: &[gatecheck::exchange::Read]) -> Vec<Duration> {
 #[test]
 fn a_broken_recording_is_one_line_naming_the_file() {
     let rec = recorded();
-    let cases: [(&str, fn(Vec<u8>) -> Vec<u8>, &str); 3] = [
+    /// A way to break a file: its name, what it does, and what the error must say.
+    type Corruption = (&'static str, fn(Vec<u8>) -> Vec<u8>, &'static str);
+    let cases: [Corruption; 3] = [
         ("cut", |b| b[..b.len() / 2].to_vec(), "(truncated?)"),
         (
             "count",
@@ -755,4 +757,49 @@ fn record_refuses_a_folder_that_is_not_a_recording() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, ["core.plain_text.rec"]);
+}
+
+/// A stream longer than `--max-body` is judged whole during the run but kept only in part: the
+/// file says so, and `check` judges it as far as it goes and errors rather than pass or fail it
+/// on an end the server never sent.
+#[test]
+fn a_stream_kept_in_part_says_so_and_check_cannot_tell() {
+    let dir = temp_dir("kept-in-part").join("rec");
+    let o = gatecheck(
+        &[
+            "run",
+            "--record",
+            s(&dir),
+            "--max-body",
+            "300",
+            "--no-discover",
+            "--format",
+            "json",
+            "suites/streaming.yaml",
+            "--",
+            "streaming::plain[openai]",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let file = std::fs::read_to_string(dir.join("openai/streaming.plain.rec")).unwrap();
+    assert!(file.contains("--- body 300 bytes of "), "{file}");
+    let o = gatecheck(
+        &[
+            "check",
+            s(&dir),
+            "--format",
+            "json",
+            "--",
+            "streaming::plain[openai]",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stdout));
+    let v = verdicts(&text(&o.stdout));
+    let plain = &v["streaming::plain[openai]"];
+    assert!(
+        plain.starts_with("error") && plain.contains("the recording keeps the first 300 of the"),
+        "{plain}"
+    );
 }
