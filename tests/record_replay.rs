@@ -187,7 +187,19 @@ fn text_of(b: &[u8]) -> String {
 #[test]
 fn check_gives_the_recorded_runs_verdicts() {
     let rec = recorded();
-    let o = gatecheck(&["check", s(&rec.dir), "--format", "json"], &[]);
+    let matrix = temp_dir("check").join("matrix.md");
+    let o = gatecheck(
+        &[
+            "check",
+            s(&rec.dir),
+            "--format",
+            "json",
+            "--matrix",
+            s(&matrix),
+        ],
+        &[],
+    );
+    assert!(matrix.is_file(), "the matrix, as for a run");
     assert_eq!(o.status.code(), rec.code, "{}", text(&o.stderr));
     let ran = verdicts(&rec.jsonl);
     let checked = verdicts(&text(&o.stdout));
@@ -212,6 +224,8 @@ fn check_gives_the_recorded_runs_verdicts() {
             s(&rec.dir),
             "--format",
             "json",
+            "--matrix",
+            s(&matrix),
             "--",
             "streaming::plain",
         ],
@@ -237,7 +251,20 @@ fn cases_not_recorded_are_skipped_and_stray_recordings_noted() {
         "case: core::gone[openai]",
     );
     std::fs::write(&stray, renamed).unwrap();
-    let o = gatecheck(&["check", s(&dir), "--format", "json", "--", "core::"], &[]);
+    let matrix = dir.with_file_name("matrix.md");
+    let o = gatecheck(
+        &[
+            "check",
+            s(&dir),
+            "--format",
+            "json",
+            "--matrix",
+            s(&matrix),
+            "--",
+            "core::",
+        ],
+        &[],
+    );
     let checked = verdicts(&text(&o.stdout));
     let plain = &checked["core::plain_text[openai]"];
     assert!(
@@ -736,6 +763,7 @@ fn record_refuses_a_folder_that_is_not_a_recording() {
     assert!(dir.join("notes.txt").exists());
 
     let again = temp_dir("again").join("rec");
+    let matrix = again.with_file_name("matrix.md");
     for filter in ["core::", "core::plain_text[openai]"] {
         let o = gatecheck(
             &[
@@ -743,6 +771,8 @@ fn record_refuses_a_folder_that_is_not_a_recording() {
                 "--record",
                 s(&again),
                 "--no-discover",
+                "--matrix",
+                s(&matrix),
                 "suites/core.yaml",
                 "--",
                 filter,
