@@ -17,12 +17,12 @@
 //! POST /chat/completions
 //! authorization: Bearer [redacted]
 //! content-type: application/json
-//! --- body 84 bytes
+//! --- body 87 bytes
 //! {"model":"gatecheck-echo","stream":true,"messages":[{"role":"user","content":"Hello"}]}
 //! === response
 //! status 200
 //! content-type: text/event-stream; charset=utf-8
-//! --- body 57 bytes
+//! --- body 54 bytes
 //! data: {"id":"chatcmpl-1","choices":[]}
 //!
 //! data: [DONE]
@@ -30,7 +30,7 @@
 //!
 //! === reads
 //! 0 1.204
-//! 39 11.350
+//! 40 11.350
 //! === timing
 //! headers 1.180
 //! first_byte 1.204
@@ -1131,6 +1131,30 @@ mod tests {
         assert_eq!(dir_name("ml-router"), "ml-router");
         assert_ne!(dir_name("../etc"), "../etc");
         assert!(!dir_name("../etc").contains('/'));
+    }
+
+    /// The example in this module's documentation is a recording this reader accepts.
+    #[test]
+    fn the_documented_example_parses() {
+        let doc: String = include_str!("record.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .skip_while(|l| *l != "```text")
+            .skip(1)
+            .take_while(|l| *l != "```")
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let rec =
+            decode(doc.as_bytes()).unwrap_or_else(|e| panic!("line {}: {}", e.line, e.message));
+        assert_eq!(rec.case, "streaming::plain[openai]");
+        assert_eq!(rec.exchange.reads.len(), 2);
+        assert!(rec.exchange.body.ends_with(b"data: [DONE]\n\n"));
+        assert_eq!(
+            encode(&rec),
+            doc.as_bytes(),
+            "the example is what the writer writes"
+        );
     }
 
     #[test]
