@@ -672,7 +672,7 @@ fn check_command(args: CheckArgs) -> u8 {
     }
     let plan = plan::build(&suites, &targets);
 
-    if !manifest.finished {
+    if !manifest.finished || manifest.interrupted {
         eprintln!(
             "note: the run recorded in `{}` did not finish: cases it did not reach are skipped",
             args.dir.display()
