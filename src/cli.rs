@@ -41,6 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// Run suites against targets (default: the shipped suites against the embedded reference gateway).
     Run(Box<RunArgs>),
+    /// Judge recorded exchanges (`run --record DIR`) again, offline: no request is sent.
+    Check(Box<CheckArgs>),
     /// Serve the reference gateway on 127.0.0.1 until interrupted.
     Serve(ServeArgs),
     /// Explain a check: what it demands, how bad a deviation is, and where the rule comes from.
@@ -126,6 +128,35 @@ pub struct RunArgs {
     /// List the planned cases (libtest format) and exit.
     #[arg(long)]
     pub list: bool,
+    /// Record every exchange (raw bytes with their arrival times) under DIR, one file per case
+    /// and target, for `gatecheck check DIR` and `gatecheck serve --replay DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// libtest arguments after `--`: FILTER, --exact, --skip PATTERN, --list.
+    #[arg(last = true, value_name = "LIBTEST ARGS")]
+    pub libtest: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A folder written by `gatecheck run --record DIR`.
+    pub dir: PathBuf,
+    /// Suite files or folders (default: the shipped suites the recording ran).
+    pub paths: Vec<PathBuf>,
+    /// Judge every target under this profile instead of the one it was recorded with.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Judge every target under the strict `openai` profile (as `run --strict`).
+    #[arg(long)]
+    pub strict: bool,
+    /// The least severity that fails a case.
+    #[arg(long, value_enum, default_value_t = FailOn::Violation)]
+    pub fail_on: FailOn,
+    /// A profile file of your own (as in `run`), for recordings made with it or `--profile`.
+    #[arg(long, value_name = "PATH")]
+    pub profile_file: Vec<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// libtest arguments after `--`: FILTER, --exact, --skip PATTERN, --list.
     #[arg(last = true, value_name = "LIBTEST ARGS")]
     pub libtest: Vec<String>,
@@ -218,6 +249,10 @@ pub struct ServeArgs {
     /// rout-my, meingpt, apigo [default: every one at once, each under /NAME; openai also at /v1].
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Serve the exchanges recorded in DIR (`run --record DIR`) with their original timing,
+    /// instead of the reference gateway.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["api_key_env", "chunk_delay_ms", "fault", "profile"])]
+    pub replay: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -274,6 +309,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run_command(*args),
+        Command::Check(args) => check_command(*args),
         Command::Serve(args) => serve_command(args),
         Command::Explain(args) => explain_command(&args),
         Command::Profiles(args) => profiles_command(&args),
@@ -375,41 +411,22 @@ fn run_command(args: RunArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return setup_error(e),
     };
-    let mut libtest_argv = vec!["gatecheck run".to_owned()];
-    libtest_argv.extend(args.libtest.iter().cloned());
-    let filter: libtest_mimic::Arguments =
-        match <libtest_mimic::Arguments as Parser>::try_parse_from(&libtest_argv) {
-            Ok(a) => a,
-            Err(e) => {
-                let first = e.to_string();
-                let first = first.lines().next().unwrap_or("invalid libtest arguments");
-                return setup_error(format!(
-                    "{} (after `--`)\n(hint: after `--` come libtest arguments: FILTER, --exact, --skip PATTERN, --list)",
-                    first.trim_start_matches("error: ")
-                ));
-            }
-        };
-
-    let suites = if args.paths.is_empty() {
-        suite::load_shipped()
-    } else {
-        suite::load_paths(&args.paths)
+    let filter = match libtest_filter("gatecheck run", &args.libtest) {
+        Ok(f) => f,
+        Err(code) => return code,
     };
-    let suites = match suites {
+    let suites = match load_suites(&args.paths, args.report.color) {
         Ok(s) => s,
-        Err(suite::LoadError::Invalid(diags)) => {
-            let color = use_color(args.report.color, std::io::stderr().is_terminal());
-            for d in &diags {
-                eprintln!("{}", d.render(color));
-            }
-            eprintln!(
-                "error: {} problem{} in the suites; no request was sent",
-                diags.len(),
-                if diags.len() == 1 { "" } else { "s" }
-            );
-            return exit::SETUP_ERROR;
-        }
-        Err(e) => return setup_error(e),
+        Err(code) => return code,
+    };
+    let recorder = match args
+        .record
+        .as_deref()
+        .map(crate::report::record::RecordReporter::create)
+    {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => return setup_error(e),
     };
 
     let rt = runtime();
@@ -434,12 +451,15 @@ fn run_command(args: RunArgs) -> u8 {
                 };
                 match Gateway::start(([127, 0, 0, 1], 0).into(), options).await {
                     Ok(gw) => {
-                        let targets = embedded_targets(Some(Secret::new(key)), settings.rate_limit, |name| {
-                            Some((gw.base_url_for(name)?, gw.models_for(name)?))
-                        });
+                        let targets =
+                            embedded_targets(Some(Secret::new(key)), settings.rate_limit, |name| {
+                                Some((gw.base_url_for(name)?, gw.models_for(name)?))
+                            });
                         (targets, Some(gw))
                     }
-                    Err(e) => return setup_error(format!("failed to start the reference gateway: {e}")),
+                    Err(e) => {
+                        return setup_error(format!("failed to start the reference gateway: {e}"));
+                    }
                 }
             }
         } else {
@@ -449,29 +469,10 @@ fn run_command(args: RunArgs) -> u8 {
         let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
         let mut plan = plan::build(&suites, &targets);
 
-        let trials: Vec<libtest_mimic::Trial> = plan
-            .cases
-            .iter()
-            .map(|c| libtest_mimic::Trial::test(c.name.clone(), || Ok(())))
-            .collect();
-        let selected: Vec<usize> = trials
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| !filter.is_filtered_out(t))
-            .map(|(i, _)| i)
-            .collect();
-        if selected.is_empty() {
-            let what = match (&filter.filter, filter.skip.is_empty()) {
-                (Some(f), _) => format!("the filter `{f}`"),
-                (None, false) => "the --skip patterns".to_owned(),
-                (None, true) => "the plan".to_owned(),
-            };
-            eprintln!(
-                "error: {what} selects none of the {} planned cases\n(hint: `gatecheck run --list` shows their names)",
-                plan.cases.len()
-            );
-            return exit::NOTHING_SELECTED;
-        }
+        let selected = match select(&plan, &filter, "gatecheck run --list") {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
         if args.list || filter.list {
             let mut out = Redacting::new(std::io::stdout().lock(), &secrets);
             for &i in &selected {
@@ -530,10 +531,14 @@ fn run_command(args: RunArgs) -> u8 {
             Ok(r) => r,
             Err(e) => return setup_error(e),
         };
+        if let Some(recorder) = recorder {
+            fan.0.push(Box::new(recorder.secrets(&secrets)));
+        }
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        let result = run::execute(&plan, &selected, &transport, &options, &mut fan, interrupt).await;
+        let result =
+            run::execute(&plan, &selected, &transport, &options, &mut fan, interrupt).await;
         drop(fan);
         if let Some(gw) = gateway {
             gw.shutdown().await;
@@ -544,6 +549,79 @@ fn run_command(args: RunArgs) -> u8 {
             Err(e) => setup_error(format!("failed to write the report: {e}")),
         }
     })
+}
+
+/// The libtest arguments after `--` (FILTER, --exact, --skip PATTERN, --list), for `command`.
+fn libtest_filter(command: &str, args: &[String]) -> Result<libtest_mimic::Arguments, u8> {
+    let mut argv = vec![command.to_owned()];
+    argv.extend(args.iter().cloned());
+    <libtest_mimic::Arguments as Parser>::try_parse_from(&argv).map_err(|e| {
+        let first = e.to_string();
+        let first = first.lines().next().unwrap_or("invalid libtest arguments");
+        setup_error(format!(
+            "{} (after `--`)\n(hint: after `--` come libtest arguments: FILTER, --exact, --skip PATTERN, --list)",
+            first.trim_start_matches("error: ")
+        ))
+    })
+}
+
+/// The suites at `paths` (the shipped ones when there are none); a broken suite is shown like
+/// rustc shows it and stops everything.
+fn load_suites(paths: &[PathBuf], color: ColorChoice) -> Result<Vec<suite::Suite>, u8> {
+    let suites = if paths.is_empty() {
+        suite::load_shipped()
+    } else {
+        suite::load_paths(paths)
+    };
+    match suites {
+        Ok(s) => Ok(s),
+        Err(suite::LoadError::Invalid(diags)) => {
+            let color = use_color(color, std::io::stderr().is_terminal());
+            for d in &diags {
+                eprintln!("{}", d.render(color));
+            }
+            eprintln!(
+                "error: {} problem{} in the suites; no request was sent",
+                diags.len(),
+                if diags.len() == 1 { "" } else { "s" }
+            );
+            Err(exit::SETUP_ERROR)
+        }
+        Err(e) => Err(setup_error(e)),
+    }
+}
+
+/// The planned cases the libtest filter keeps (indices); none is an error naming the command
+/// that lists them.
+fn select(
+    plan: &plan::Plan,
+    filter: &libtest_mimic::Arguments,
+    list: &str,
+) -> Result<Vec<usize>, u8> {
+    let trials: Vec<libtest_mimic::Trial> = plan
+        .cases
+        .iter()
+        .map(|c| libtest_mimic::Trial::test(c.name.clone(), || Ok(())))
+        .collect();
+    let selected: Vec<usize> = trials
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !filter.is_filtered_out(t))
+        .map(|(i, _)| i)
+        .collect();
+    if selected.is_empty() {
+        let what = match (&filter.filter, filter.skip.is_empty()) {
+            (Some(f), _) => format!("the filter `{f}`"),
+            (None, false) => "the --skip patterns".to_owned(),
+            (None, true) => "the plan".to_owned(),
+        };
+        eprintln!(
+            "error: {what} selects none of the {} planned cases\n(hint: `{list}` shows their names)",
+            plan.cases.len()
+        );
+        return Err(exit::NOTHING_SELECTED);
+    }
+    Ok(selected)
 }
 
 /// What the reporters are given besides the flags.
@@ -681,6 +759,184 @@ fn reporters(out: &ReportArgs, cx: &ReportContext<'_>) -> Result<(FanOut, Output
     Ok((fan, Outputs { snapshots: shared }))
 }
 
+/// Where the targets `check` rebuilds from a recording point: nothing is ever sent there.
+const RECORDED_HOST: &str = "http://recorded.invalid";
+
+/// `gatecheck check DIR`: the recorded exchanges judged again by freshly planned cases, under
+/// the recorded profiles or `--profile`, fed to the same reporters as a run.
+fn check_command(args: CheckArgs) -> u8 {
+    let filter = match libtest_filter("gatecheck check", &args.libtest) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    for path in &args.profile_file {
+        if let Err(e) = config::register_profile(&cwd.join(path), &cwd, "--profile-file") {
+            return setup_error(e);
+        }
+    }
+    let recorded = match crate::record::read_dir(&args.dir) {
+        Ok(r) => r,
+        Err(e) => {
+            let missing = matches!(&e.kind, crate::record::RecordErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound);
+            let hint = if missing {
+                "\n(hint: `gatecheck run --record DIR` writes a recording folder)"
+            } else {
+                ""
+            };
+            return setup_error(format!("{e}{hint}"));
+        }
+    };
+    let manifest = &recorded.manifest;
+    let mut targets: Vec<Arc<Target>> = Vec::new();
+    for t in &manifest.targets {
+        let profile = args.profile.clone().unwrap_or_else(|| t.profile.clone());
+        if crate::profile::get(&profile).is_none() {
+            let names = crate::profile::names();
+            let hint = did_you_mean(&profile, names.iter().copied()).map_or_else(
+                || "pass its file with --profile-file PATH, or judge under another with --profile NAME".to_owned(),
+                |s| format!("did you mean `{s}`?"),
+            );
+            return setup_error(format!(
+                "unknown profile `{profile}` for the recorded target `{}`\n(hint: {hint})",
+                t.name
+            ));
+        }
+        let mut extra_capabilities = Vec::new();
+        for name in &t.capabilities {
+            match crate::suite::Capability::parse(name) {
+                Some(c) => extra_capabilities.push(c),
+                None => {
+                    return setup_error(format!(
+                        "`{}`: unknown capability `{name}` for the target `{}` (recorded by a newer gatecheck?)",
+                        args.dir.join(crate::record::MANIFEST).display(),
+                        t.name
+                    ));
+                }
+            }
+        }
+        targets.push(Arc::new(Target {
+            name: t.name.clone(),
+            base_url: format!("{RECORDED_HOST}{}", t.base_path),
+            api_key_env: "(none: judged offline)".into(),
+            api_key: None,
+            headers: Vec::new(),
+            profile,
+            models: t.models.clone(),
+            concurrency: None,
+            rate_limit: None,
+            extra_capabilities,
+        }));
+    }
+    let mut suites = match load_suites(&args.paths, args.report.color) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    // The shipped suites the recording ran, unless paths say which to load.
+    if args.paths.is_empty() && !manifest.suites.is_empty() {
+        suites.retain(|s| manifest.suites.contains(&s.name));
+    }
+    let plan = plan::build(&suites, &targets);
+
+    if !manifest.finished || manifest.interrupted {
+        eprintln!(
+            "note: the run recorded in `{}` did not finish: cases it did not reach are skipped",
+            args.dir.display()
+        );
+    }
+    let absent: Vec<&str> = manifest
+        .suites
+        .iter()
+        .filter(|name| !suites.iter().any(|s| s.name == **name))
+        .map(String::as_str)
+        .collect();
+    if !absent.is_empty() {
+        eprintln!(
+            "note: the recording ran suites that are not loaded ({}); pass their files to judge them",
+            absent.join(", ")
+        );
+    }
+    let mut recordings = std::collections::HashMap::new();
+    for (path, rec) in recorded.recordings {
+        match plan.cases.iter().find(|c| c.name == rec.case) {
+            None => eprintln!(
+                "note: `{}` ({}) is no longer planned; not judged",
+                rec.case,
+                path.display()
+            ),
+            Some(case) => {
+                let planned = case.request.body.as_deref().unwrap_or_default();
+                let same = planned == rec.exchange.request.body.as_slice()
+                    || serde_json::from_slice::<serde_json::Value>(planned)
+                        .ok()
+                        .is_some_and(|p| {
+                            serde_json::from_slice::<serde_json::Value>(&rec.exchange.request.body)
+                                .ok()
+                                .is_some_and(|r| r == p)
+                        });
+                if !same {
+                    eprintln!(
+                        "note: `{}` was recorded with another request body than its suite sends now; judged as recorded",
+                        rec.case
+                    );
+                }
+            }
+        }
+        recordings.insert(rec.case.clone(), rec);
+    }
+    let selected = match select(&plan, &filter, "gatecheck check DIR -- --list") {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if filter.list {
+        let mut out = std::io::stdout().lock();
+        for &i in &selected {
+            let _ = writeln!(out, "{}: test", plan.cases[i].name);
+        }
+        return exit::SUCCESS;
+    }
+    let mut targets_checked: Vec<&str> = Vec::new();
+    for &i in &selected {
+        let name = plan.cases[i].target.name.as_str();
+        if !targets_checked.contains(&name) {
+            targets_checked.push(name);
+        }
+    }
+    let judging = Judging {
+        fail_on: match args.fail_on {
+            FailOn::Violation => Severity::Violation,
+            FailOn::Warning => Severity::Warning,
+        },
+        strict: args.strict,
+    };
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let context = ReportContext {
+        targets: targets_checked.len(),
+        secrets: &[],
+        fail_on: judging.fail_on,
+        env: &env,
+    };
+    let (mut fan, outputs) = match reporters(&args.report, &context) {
+        Ok(r) => r,
+        Err(e) => return setup_error(e),
+    };
+    let not_recorded = format!("not recorded in {}", args.dir.display());
+    let result = crate::recheck::execute(
+        &plan,
+        &selected,
+        &recordings,
+        judging,
+        &not_recorded,
+        &mut fan,
+    );
+    drop(fan);
+    let snapshots = outputs.snapshots.lock().expect("not poisoned");
+    match result {
+        Ok(summary) => exit::for_run(&summary, snapshots.gate.as_ref()),
+        Err(e) => setup_error(format!("failed to write the report: {e}")),
+    }
+}
+
 /// One target per dialect of the embedded gateway, named after its profile: the dialect's base
 /// URL and first served model (from `locate`, given a dialect's name), and fault injection on
 /// request (the gateway misbehaves when a case asks it to). `gatecheck run` with no target runs
@@ -735,6 +991,9 @@ fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
 }
 
 fn serve_command(args: ServeArgs) -> u8 {
+    if let Some(dir) = &args.replay {
+        return replay_command(dir, args.port);
+    }
     let (key, source) = match &args.api_key_env {
         Some(var) => match std::env::var(var) {
             Ok(k) if !k.is_empty() => (k, format!("the key in ${var}")),
@@ -832,6 +1091,45 @@ fn snapshots_command(path: &std::path::Path, reject: bool) -> u8 {
             path.display()
         )),
     }
+}
+
+/// `gatecheck serve --replay DIR`: the recorded exchanges served back with their timing.
+fn replay_command(dir: &std::path::Path, port: u16) -> u8 {
+    runtime().block_on(async move {
+        let replay = match crate::gateway::Replay::start(([127, 0, 0, 1], port).into(), dir).await {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return setup_error(e),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return setup_error(format!(
+                    "{e}\n(hint: `gatecheck run --record DIR` writes a recording folder)"
+                ));
+            }
+            Err(e) => {
+                return setup_error(format!(
+                    "failed to listen on 127.0.0.1:{port}: {e}\n(hint: pass --port 0 to pick a free port)"
+                ));
+            }
+        };
+        println!(
+            "gatecheck replay of {} ({} recorded exchanges), per target:",
+            dir.display(),
+            replay.exchanges()
+        );
+        let targets = replay.targets();
+        let width = targets.iter().map(String::len).max().unwrap_or(0);
+        for name in &targets {
+            println!("  {name:<width$}  {}", replay.base_url_for(name).unwrap_or_default());
+        }
+        if let Some(url) = replay.base_url() {
+            println!("  (the one target also at {url})");
+        }
+        println!(
+            "a request is answered by the recording with its method, path and body (equal ones take turns); Ctrl-C stops it"
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        replay.shutdown().await;
+        exit::SUCCESS
+    })
 }
 
 fn explain_command(args: &ExplainArgs) -> u8 {

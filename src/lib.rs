@@ -24,6 +24,8 @@ pub mod fixture;
 pub mod gateway;
 pub mod plan;
 pub mod profile;
+pub mod recheck;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod schema;

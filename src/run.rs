@@ -203,10 +203,29 @@ impl Observer for StreamObserver<'_> {
     }
 }
 
+/// The report of a case that sends nothing: skipped, with the reason.
+pub(crate) fn skipped(case: &PlannedCase, reason: String) -> CaseReport {
+    CaseReport {
+        case: case.clone(),
+        verdict: Verdict {
+            outcome: Outcome::Skipped,
+            reason: Some(reason),
+            findings: Vec::new(),
+            stream: None,
+            checked: check::applicable::expected(case),
+            restated: Vec::new(),
+        },
+        exchange: None,
+        companion: None,
+        elapsed: Duration::ZERO,
+        cost: None,
+    }
+}
+
 /// `usage.cost` of a 2xx chat completion: from the reassembled stream when the answer was
 /// judged as one, else from the JSON body. Gateways that bill per request (ml-router) report it;
 /// OpenAI does not.
-fn reported_cost(
+pub(crate) fn reported_cost(
     request: &PlannedRequest,
     exchange: &Exchange,
     stream: Option<&StreamReport>,
@@ -263,22 +282,7 @@ pub async fn execute(
     for (pos, case) in cases.iter().enumerate() {
         let tx = tx.clone();
         if let Some(reason) = &case.skip {
-            let report = CaseReport {
-                case: case.clone(),
-                verdict: Verdict {
-                    outcome: Outcome::Skipped,
-                    reason: Some(reason.clone()),
-                    findings: Vec::new(),
-                    stream: None,
-                    checked: check::applicable::expected(case),
-                    restated: Vec::new(),
-                },
-                exchange: None,
-                companion: None,
-                elapsed: Duration::ZERO,
-                cost: None,
-            };
-            let _ = tx.send((pos, report));
+            let _ = tx.send((pos, skipped(case, reason.clone())));
             continue;
         }
         let gates = per_target

@@ -80,8 +80,13 @@ fn the_reference_gateway_shares_no_code_with_the_judge() {
                 continue;
             }
             if let Some(i) = line.find("crate::") {
+                // Besides itself, the gateway may read recordings (`serve --replay`): the format
+                // and the exchange type, which `record_format_imports_no_judge_code` keeps apart
+                // from the judge.
                 assert!(
-                    line[i..].starts_with("crate::gateway"),
+                    ["crate::gateway", "crate::record", "crate::exchange"]
+                        .iter()
+                        .any(|allowed| line[i..].starts_with(allowed)),
                     "{}: `{line}` reaches outside the gateway",
                     f.display()
                 );
@@ -98,5 +103,36 @@ fn the_reference_gateway_shares_no_code_with_the_judge() {
             "{} uses the gateway",
             f.display()
         );
+    }
+}
+
+/// The recording format (`src/record.rs`) is read by the replaying gateway, so it shares no code
+/// with the judge either: no check, SSE decoder, schema or profile.
+#[test]
+fn record_format_imports_no_judge_code() {
+    const JUDGE: [&str; 4] = ["check", "sse", "schema", "profile"];
+    let text = code(&src().join("record.rs"));
+    for (i, _) in text.match_indices("crate::") {
+        let rest = &text[i + "crate::".len()..];
+        // `crate::exchange::..` or a group `crate::{exchange, ..}`: each first segment.
+        let ident = |s: &str| -> String {
+            s.trim()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        };
+        let segments: Vec<String> = match rest.strip_prefix('{') {
+            Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                .split(',')
+                .map(ident)
+                .collect(),
+            None => vec![ident(rest)],
+        };
+        for segment in segments {
+            assert!(
+                !JUDGE.contains(&segment.as_str()),
+                "src/record.rs uses `crate::{segment}`: the recording format must not import the judge"
+            );
+        }
     }
 }

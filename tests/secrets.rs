@@ -169,6 +169,7 @@ fn no_key_reaches_any_output_or_file() {
             .args(["--snapshots", "out/snapshots", "--update", "always"])
             .args(["--matrix", "out/matrix.md", "--compare", "out/compare.md"])
             .args(["--junit", "out/junit.xml", "--html", "out/report.html"])
+            .args(["--record", &format!("out/recording-{format}")])
             .args(["--color", "always", "--verbose"])
             .env("KEY_A", KEY_A)
             .env("KEY_B", KEY_B)

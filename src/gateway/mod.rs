@@ -18,6 +18,7 @@ mod errors;
 mod faults;
 mod ids;
 mod model;
+mod replay;
 mod request;
 mod response;
 mod responses_api;
@@ -28,6 +29,7 @@ mod stream_faults;
 mod tests;
 
 pub use dialect::{Dialect, UnknownDialect};
+pub use replay::Replay;
 
 use std::fmt;
 use std::io;

@@ -6,6 +6,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod record;
 pub mod shapes;
 pub mod snapshot;
 pub mod terminal;
