@@ -510,13 +510,7 @@ fn run_command(args: RunArgs) -> u8 {
                 strict: args.strict,
             },
         };
-        let mut targets_run: Vec<&str> = Vec::new();
-        for &i in &selected {
-            let name = plan.cases[i].target.name.as_str();
-            if !targets_run.contains(&name) {
-                targets_run.push(name);
-            }
-        }
+        let targets_run = run::target_names(selected.iter().map(|&i| &plan.cases[i]));
         let fail_on = match args.fail_on {
             FailOn::Violation => Severity::Violation,
             FailOn::Warning => Severity::Warning,
@@ -895,13 +889,7 @@ fn check_command(args: CheckArgs) -> u8 {
         }
         return exit::SUCCESS;
     }
-    let mut targets_checked: Vec<&str> = Vec::new();
-    for &i in &selected {
-        let name = plan.cases[i].target.name.as_str();
-        if !targets_checked.contains(&name) {
-            targets_checked.push(name);
-        }
-    }
+    let targets_checked = run::target_names(selected.iter().map(|&i| &plan.cases[i]));
     let judging = Judging {
         fail_on: match args.fail_on {
             FailOn::Violation => Severity::Violation,

@@ -29,15 +29,9 @@ pub fn execute(
     let started = Instant::now();
     crate::schema::warm_up();
     let cases: Vec<PlannedCase> = selected.iter().map(|&i| plan.cases[i].clone()).collect();
-    let mut targets: Vec<String> = Vec::new();
-    for c in &cases {
-        if !targets.contains(&c.target.name) {
-            targets.push(c.target.name.clone());
-        }
-    }
     reporter.event(&Event::Started {
         cases: &cases,
-        targets,
+        targets: run::target_names(&cases),
     })?;
     let mut summary = Summary::default();
     for case in &cases {

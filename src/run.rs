@@ -248,6 +248,17 @@ pub(crate) fn reported_cost(
     }
 }
 
+/// The targets of `cases`, each once, in the order they first appear.
+pub fn target_names<'a>(cases: impl IntoIterator<Item = &'a PlannedCase>) -> Vec<String> {
+    let mut targets: Vec<String> = Vec::new();
+    for c in cases {
+        if !targets.contains(&c.target.name) {
+            targets.push(c.target.name.clone());
+        }
+    }
+    targets
+}
+
 /// Runs the selected cases of the plan (indices into `plan.cases`). When `interrupt` completes
 /// (the CLI passes Ctrl-C), cases still in flight are abandoned and the ones that finished are
 /// reported; pass `std::future::pending()` to run to the end.
@@ -264,15 +275,9 @@ pub async fn execute(
     // stream would delay the next read and show up as a gap that the server did not make.
     crate::schema::warm_up();
     let cases: Vec<PlannedCase> = selected.iter().map(|&i| plan.cases[i].clone()).collect();
-    let mut targets: Vec<String> = Vec::new();
-    for c in &cases {
-        if !targets.contains(&c.target.name) {
-            targets.push(c.target.name.clone());
-        }
-    }
     reporter.event(&Event::Started {
         cases: &cases,
-        targets,
+        targets: target_names(&cases),
     })?;
 
     let global = Arc::new(Semaphore::new(options.jobs.max(1)));

@@ -240,21 +240,8 @@ fn case_object(
     budget: &mut Budget,
 ) -> Value {
     let v = &r.verdict;
-    let findings: Vec<Value> = v
-        .findings
-        .iter()
-        .map(|f| {
-            json!({
-                "check": f.check,
-                "severity": f.severity,
-                "message": f.message,
-                "path": f.path,
-                "expected": f.expected,
-                "actual": f.actual,
-                "sdk": f.sdk,
-            })
-        })
-        .collect();
+    // As in the JSON Lines (the catalog's explanation is looked up by check id in the page).
+    let findings: Vec<Value> = v.findings.iter().map(super::json::finding_object).collect();
     let params: Map<String, Value> = r.case.params.iter().cloned().collect();
     let streamed = r
         .exchange

@@ -27,25 +27,23 @@ impl<W: Write> JsonLines<W> {
     }
 }
 
+/// The JSON object for one finding.
+pub fn finding_object(f: &crate::check::Finding) -> Value {
+    json!({
+        "check": f.check,
+        "severity": f.severity,
+        "message": f.message,
+        "path": f.path,
+        "expected": f.expected,
+        "actual": f.actual,
+        "sdk": f.sdk,
+        "source": f.source.as_ref().map(|s| s.display()),
+    })
+}
+
 /// The JSON object for one case.
 pub fn case_object(r: &CaseReport) -> Value {
-    let findings: Vec<Value> = r
-        .verdict
-        .findings
-        .iter()
-        .map(|f| {
-            json!({
-                "check": f.check,
-                "severity": f.severity,
-                "message": f.message,
-                "path": f.path,
-                "expected": f.expected,
-                "actual": f.actual,
-                "sdk": f.sdk,
-                "source": f.source.as_ref().map(|s| s.display()),
-            })
-        })
-        .collect();
+    let findings: Vec<Value> = r.verdict.findings.iter().map(finding_object).collect();
     let params: Map<String, Value> = r.case.params.iter().cloned().collect();
     let ms = |d: Option<std::time::Duration>| {
         d.map(|d| (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
