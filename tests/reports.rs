@@ -214,6 +214,12 @@ fn update_modes_work_like_insta() {
         out.contains(&format!("gatecheck snapshots accept {s}")),
         "{out}"
     );
+    assert!(
+        out.contains(&format!(
+            "accept it with `gatecheck snapshots accept {s}/gw/core__plain_text.snap.new`"
+        )),
+        "{out}"
+    );
     let pending = snaps.join("gw/core__plain_text.snap.new");
     assert_eq!(std::fs::read_to_string(&pending).unwrap(), accepted);
 

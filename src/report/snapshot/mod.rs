@@ -644,6 +644,15 @@ impl SnapshotReporter {
                 };
                 writeln!(self.out, "        {painted}")?;
             }
+            let how = match self.update {
+                Update::New => format!(
+                    "accept it with `gatecheck snapshots accept {}`",
+                    pending.display()
+                ),
+                Update::Always => "written over the old one (--update always)".to_owned(),
+                _ => "not written; `--update new` writes it as .snap.new to accept".to_owned(),
+            };
+            writeln!(self.out, "        {}", self.paint("2", &how))?;
         }
         if let Some(target) = write {
             if target == path && pending.exists() {
