@@ -91,7 +91,8 @@ def main():
             proc = subprocess.Popen(
                 [args.binary, "run", suite, "--target", f"big=http://127.0.0.1:{port}/v1", "--model", "m",
                  "--format", "json", "--timeout", "900s", "--max-stream-bytes", str(total + (64 << 20)),
-                 "--max-events", "100000000"],
+                 "--max-events", "100000000", "--no-discover", "--update", "no",
+                 "--html", os.path.join(tmp, "report.html")],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -364,49 +364,35 @@ fn raw_text(bytes: &[u8]) -> String {
     }
 }
 
-/// The events of a streamed answer, normalized, consecutive equal ones folded.
+/// At most this many (folded) events are written; the rest are counted.
+const MAX_EVENTS: usize = 1000;
+
+/// The events of a streamed answer, normalized, consecutive equal ones folded, decoded one at a
+/// time (a kept body of 16 MiB is some hundred thousand events: they are never all in memory).
 fn events(ex: &Exchange, ph: &mut Placeholders) -> Vec<Value> {
-    let reads = ex.reads.iter().map(|r| {
-        let end = (r.offset + r.len).min(ex.body.len());
-        (&ex.body[r.offset.min(end)..end], r.at)
-    });
-    let (decoded, _) = crate::sse::decode_all(reads, crate::sse::Limits::default());
+    let mut decoder = crate::sse::Decoder::new(crate::sse::Limits::default());
     let mut out: Vec<(Value, usize)> = Vec::new();
-    for e in decoded {
-        let mut m = Map::new();
-        if let Some(data) = &e.data {
-            let value = match serde_json::from_str::<Value>(data) {
-                Ok(v) => normalize::answer(&v, ph),
-                Err(_) => json!(raw_text(data.as_bytes())),
-            };
-            m.insert("data".into(), value);
+    let mut more = 0usize;
+    let mut sink = |e: crate::sse::Event| {
+        if out.len() >= MAX_EVENTS {
+            more += 1;
+            return;
         }
-        if let Some(name) = &e.event {
-            m.insert("event".into(), json!(name));
-        }
-        if !e.comments.is_empty() {
-            m.insert("comments".into(), json!(e.comments));
-        }
-        if e.id.is_some() {
-            m.insert("id".into(), json!("[string event id]"));
-        }
-        if let Some(retry) = &e.retry {
-            m.insert("retry".into(), json!(retry));
-        }
-        if !e.unknown.is_empty() {
-            let names: Vec<&str> = e.unknown.iter().map(|f| f.name.as_str()).collect();
-            m.insert("unknown_fields".into(), json!(names));
-        }
-        if !e.terminated {
-            m.insert("unterminated".into(), json!(true));
-        }
-        let value = Value::Object(m);
+        let value = event_value(&e, ph);
         match out.last_mut() {
             Some((last, n)) if *last == value => *n += 1,
             _ => out.push((value, 1)),
         }
+    };
+    let mut last = Duration::ZERO;
+    for r in &ex.reads {
+        let end = (r.offset + r.len).min(ex.body.len());
+        decoder.feed(&ex.body[r.offset.min(end)..end], r.at, &mut sink);
+        last = r.at;
     }
-    out.into_iter()
+    decoder.finish(last, &mut sink);
+    let mut events: Vec<Value> = out
+        .into_iter()
         .map(|(mut v, n)| {
             if n > 1
                 && let Value::Object(m) = &mut v
@@ -415,7 +401,43 @@ fn events(ex: &Exchange, ph: &mut Placeholders) -> Vec<Value> {
             }
             v
         })
-        .collect()
+        .collect();
+    if more > 0 {
+        events.push(json!({"not_shown": format!("{} more events", normalize::repeat_class(more))}));
+    }
+    events
+}
+
+/// One event, normalized.
+fn event_value(e: &crate::sse::Event, ph: &mut Placeholders) -> Value {
+    let mut m = Map::new();
+    if let Some(data) = &e.data {
+        let value = match serde_json::from_str::<Value>(data) {
+            Ok(v) => normalize::answer(&v, ph),
+            Err(_) => json!(raw_text(data.as_bytes())),
+        };
+        m.insert("data".into(), value);
+    }
+    if let Some(name) = &e.event {
+        m.insert("event".into(), json!(name));
+    }
+    if !e.comments.is_empty() {
+        m.insert("comments".into(), json!(e.comments));
+    }
+    if e.id.is_some() {
+        m.insert("id".into(), json!("[string event id]"));
+    }
+    if let Some(retry) = &e.retry {
+        m.insert("retry".into(), json!(retry));
+    }
+    if !e.unknown.is_empty() {
+        let names: Vec<&str> = e.unknown.iter().map(|f| f.name.as_str()).collect();
+        m.insert("unknown_fields".into(), json!(names));
+    }
+    if !e.terminated {
+        m.insert("unterminated".into(), json!(true));
+    }
+    Value::Object(m)
 }
 
 /// A streamed answer's sequence of event kinds (see [`baseline`]), consecutive repeats folded.

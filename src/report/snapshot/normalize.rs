@@ -59,12 +59,14 @@ impl Placeholders {
     }
 
     fn id(&mut self, kind: Numbered, word: &str, value: &str) -> String {
+        let seen = self.numbers.contains_key(&(kind, value.to_owned()));
         let n = self.number(kind, value);
         let prefix = id_prefix(value)
             .map(|p| format!(" {p}*"))
             .unwrap_or_default();
         let placeholder = format!("[string {word}{prefix} {} #{n}]", class(value));
-        if value.len() >= 6 {
+        // Once per value: every chunk of a stream repeats its id.
+        if !seen && value.len() >= 6 {
             self.replaced.push((value.to_owned(), placeholder.clone()));
         }
         placeholder
