@@ -208,10 +208,14 @@ pub fn document(r: &CaseReport) -> Vec<(&'static str, Value)> {
             &mut ph,
         )
     });
+    // The companion is another answer, numbered on its own: whether its `created` is the
+    // stream's depends on which second each was made in (a flaky `#1` or `#2` otherwise).
+    let mut companion_ph = Placeholders::default();
     let companion = r
         .companion
         .as_ref()
-        .and_then(|ex| response_value(ex, false, &mut ph));
+        .and_then(|ex| response_value(ex, false, &mut companion_ph));
+    ph.replaced.append(&mut companion_ph.replaced);
     if let Some(reason) = &r.verdict.reason {
         doc.push(("reason", json!(scrub(reason, &ph, base_url))));
     }
