@@ -12,6 +12,7 @@
 //! `transport` imports reqwest; only `run` (and the reference gateway) is async; `check` does no
 //! I/O. The reference gateway (`gateway`) shares no code with the judge.
 
+pub mod atomic;
 pub mod catalog;
 pub mod check;
 pub mod cli;

@@ -55,7 +55,7 @@
 //!   `\xHH`); lines starting with `# ` outside bodies are comments.
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -818,31 +818,11 @@ pub fn read_file(path: &Path) -> Result<Recording, RecordError> {
     })
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so a reader
-/// never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_data()
-    });
-    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    renamed
-}
-
 /// Writes `manifest.json` into `dir` (atomically).
 pub fn write_manifest(dir: &Path, manifest: &Manifest) -> io::Result<()> {
     let mut text = serde_json::to_string_pretty(manifest).map_err(io::Error::other)?;
     text.push('\n');
-    write_atomically(&dir.join(MANIFEST), text.as_bytes())
+    crate::atomic::write(&dir.join(MANIFEST), text.as_bytes())
 }
 
 /// Reads `dir/manifest.json`.

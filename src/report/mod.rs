@@ -78,33 +78,16 @@ impl<W: Write> Drop for Redacting<W> {
     }
 }
 
-/// Writes `text` to `path` through the redacting writer: into a temporary file beside it, then
-/// renamed over it, so a reader never sees half a matrix. Creates the directory.
+/// Writes `text` to `path` through the redacting writer, with [`crate::atomic::write`]: a
+/// reader never sees half a matrix.
 pub fn write_atomically(path: &Path, text: &str, secrets: &[Secret]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut out = Redacting::new(io::BufWriter::new(file), secrets);
+    let mut clean = Vec::with_capacity(text.len());
+    {
+        let mut out = Redacting::new(&mut clean, secrets);
         out.write_all(text.as_bytes())?;
-        out.flush()
-    })();
-    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        out.flush()?;
     }
-    renamed
+    crate::atomic::write(path, &clean)
 }
 
 /// Milliseconds, for humans.

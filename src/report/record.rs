@@ -139,7 +139,7 @@ impl RecordReporter {
         }
         let path = self.dir.join(&folder).join(&file);
         std::fs::create_dir_all(self.dir.join(&folder))
-            .and_then(|()| record::write_atomically(&path, &record::encode(&recording)))
+            .and_then(|()| crate::atomic::write(&path, &record::encode(&recording)))
             .map_err(|e| {
                 io::Error::new(
                     e.kind(),
