@@ -155,6 +155,13 @@ pub struct CheckArgs {
     /// A profile file of your own (as in `run`), for recordings made with it or `--profile`.
     #[arg(long, value_name = "PATH")]
     pub profile_file: Vec<PathBuf>,
+    /// Streams: longest wait for a complete event, e.g. 10s [default: what the recorded run
+    /// used].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub max_gap: Option<Duration>,
+    /// Streams: most events read [default: what the recorded run used].
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<usize>,
     #[command(flatten)]
     pub report: ReportArgs,
     /// libtest arguments after `--`: FILTER, --exact, --skip PATTERN, --list.
@@ -526,7 +533,11 @@ fn run_command(args: RunArgs) -> u8 {
             Err(e) => return setup_error(e),
         };
         if let Some(recorder) = recorder {
-            fan.0.push(Box::new(recorder.secrets(&secrets)));
+            fan.0.push(Box::new(
+                recorder
+                    .secrets(&secrets)
+                    .stream_limits(&options.stream_limits),
+            ));
         }
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
@@ -908,12 +919,23 @@ fn check_command(args: CheckArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return setup_error(e),
     };
+    let mut limits = StreamLimits::default();
+    if let Some(recorded) = &manifest.stream_limits {
+        recorded.apply(&mut limits);
+    }
+    if let Some(gap) = args.max_gap {
+        limits.max_event_gap = gap;
+    }
+    if let Some(n) = args.max_events {
+        limits.max_events = n;
+    }
     let not_recorded = format!("not recorded in {}", args.dir.display());
     let result = crate::recheck::execute(
         &plan,
         &selected,
         &recordings,
         judging,
+        limits,
         &not_recorded,
         &mut fan,
     );

@@ -133,6 +133,7 @@ impl Fixture {
                 &self.exchange.reads,
                 self.exchange.timing.total,
                 None,
+                check::stream::StreamLimits::default(),
             )
         });
         check::judge_observed(

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::check::stream::StreamLimits;
 use crate::check::{self, Judging, Observed};
 use crate::exchange::{End, Exchange, TransportError, TransportErrorKind};
 use crate::plan::{Plan, PlannedCase};
@@ -16,13 +17,15 @@ use crate::record::Recording;
 use crate::run::{self, CaseReport, Event, Reporter, Summary};
 
 /// Judges the selected cases of the plan (indices into `plan.cases`) on their recordings, by
-/// case name. A case planned as skipped stays skipped; a case with no recording is skipped with
-/// `not_recorded` as the reason.
+/// case name, a stream within `limits` (the run's, from the manifest, unless overridden). A case
+/// planned as skipped stays skipped; a case with no recording is skipped with `not_recorded` as
+/// the reason.
 pub fn execute(
     plan: &Plan,
     selected: &[usize],
     recordings: &HashMap<String, Recording>,
     judging: Judging,
+    limits: StreamLimits,
     not_recorded: &str,
     reporter: &mut dyn Reporter,
 ) -> std::io::Result<Summary> {
@@ -38,7 +41,7 @@ pub fn execute(
         let report = match (&case.skip, recordings.get(&case.name)) {
             (Some(reason), _) => run::skipped(case, reason.clone()),
             (None, None) => run::skipped(case, not_recorded.to_owned()),
-            (None, Some(rec)) => judge(case, rec, judging),
+            (None, Some(rec)) => judge(case, rec, judging, limits),
         };
         summary.counts.add(report.verdict.outcome);
         reporter.event(&Event::CaseFinished(&report))?;
@@ -49,7 +52,12 @@ pub fn execute(
 }
 
 /// One case judged on its recording, as the runner would have judged it live.
-pub fn judge(case: &PlannedCase, rec: &Recording, judging: Judging) -> CaseReport {
+pub fn judge(
+    case: &PlannedCase,
+    rec: &Recording,
+    judging: Judging,
+    limits: StreamLimits,
+) -> CaseReport {
     let mut exchange = with_url(&rec.exchange, &case.request.url);
     // A stream longer than `--max-body` was judged whole as it came, but only its beginning was
     // kept: judged again as far as it goes, and, like a stream cut short, the case errors
@@ -64,6 +72,9 @@ pub fn judge(case: &PlannedCase, rec: &Recording, judging: Judging) -> CaseRepor
             ),
         });
     }
+    if exchange.end == End::Complete {
+        cut_at_stall(&mut exchange, limits.max_event_gap);
+    }
     // A companion is compared only while the case still asks for it.
     let companion = case
         .companion
@@ -77,6 +88,7 @@ pub fn judge(case: &PlannedCase, rec: &Recording, judging: Judging) -> CaseRepor
             &exchange.reads,
             exchange.timing.total,
             exchange.transport_error().map(|e| e.message.as_str()),
+            limits,
         )
     });
     let verdict = check::judge_observed(
@@ -109,6 +121,35 @@ pub fn judge(case: &PlannedCase, rec: &Recording, judging: Judging) -> CaseRepor
         elapsed,
         cost,
     }
+}
+
+/// Where the recorded body waited longer than `max_gap` for a byte (after the response head),
+/// the live transport, given that bound, would have given up: the exchange is cut there and
+/// ends in the same timeout. A bound looser than the run's changes nothing (a stall the run
+/// timed out on is recorded as such).
+fn cut_at_stall(exchange: &mut Exchange, max_gap: Duration) {
+    let mut last = exchange.timing.headers.unwrap_or_default();
+    let Some(stalled) = exchange.reads.iter().position(|r| {
+        let stalled = r.at.saturating_sub(last) > max_gap;
+        if !stalled {
+            last = r.at;
+        }
+        stalled
+    }) else {
+        return;
+    };
+    exchange.timing.total = last + max_gap;
+    let kept = exchange.reads[stalled].offset.min(exchange.body.len());
+    exchange.reads.truncate(stalled);
+    exchange.body.truncate(kept);
+    exchange.received = kept as u64;
+    exchange.end = End::Failed(TransportError {
+        kind: TransportErrorKind::Timeout,
+        message: format!(
+            "no byte for {:.1} s (the server stalled after {kept} bytes)",
+            max_gap.as_secs_f64()
+        ),
+    });
 }
 
 /// A recorded exchange (whose URL is relative to the base URL) with the planned URL.

@@ -105,6 +105,31 @@ pub struct Manifest {
     /// The recorded cases in plan order (written when the run finishes).
     #[serde(default)]
     pub cases: Vec<ManifestCase>,
+    /// The stream bounds the run judged with, so that `check` judges with the same (absent
+    /// from recordings made before they were kept: the defaults then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_limits: Option<RecordedLimits>,
+}
+
+/// [`StreamLimits`](crate::check::stream::StreamLimits) as a manifest keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedLimits {
+    pub max_events: usize,
+    pub max_gap_ms: u64,
+}
+
+impl RecordedLimits {
+    pub fn of(limits: &crate::check::stream::StreamLimits) -> Self {
+        RecordedLimits {
+            max_events: limits.max_events,
+            max_gap_ms: u64::try_from(limits.max_event_gap.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    pub fn apply(&self, limits: &mut crate::check::stream::StreamLimits) {
+        limits.max_events = self.max_events;
+        limits.max_event_gap = std::time::Duration::from_millis(self.max_gap_ms);
+    }
 }
 
 /// A target as the manifest keeps it: enough to plan its cases again, no secret.

@@ -38,6 +38,7 @@ fn gatecheck(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("OPENAI_BASE_URL")
         .env_remove("OPENAI_API_KEY")
         .env_remove("GATECHECK_CONFIG")
+        .env("GATECHECK_UPDATE", "no")
         .env("NO_COLOR", "1");
     for (k, v) in env {
         cmd.env(k, v);
@@ -603,6 +604,21 @@ fn a_replay_keeps_the_gaps_and_reproduces_failures() {
         "{live:?}"
     );
 
+    // `check` judges with the bounds the run had (1 s between events, from the manifest), and
+    // with tighter ones when told: 120 ms between chunks is then a stall.
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", s(&dir), "--format", "json"];
+        args.extend(extra);
+        args.push(s(&suite));
+        verdicts(&text(&gatecheck(&args, &[]).stdout))
+    };
+    assert_eq!(check(&[]), live);
+    let tight = check(&["--max-gap", "100ms"]);
+    assert!(
+        tight["timing::plain[slow]"].starts_with("error"),
+        "{tight:?}"
+    );
+
     let replay = rt
         .block_on(Replay::start(([127, 0, 0, 1], 0).into(), &dir))
         .unwrap();
@@ -832,4 +848,67 @@ fn a_stream_kept_in_part_says_so_and_check_cannot_tell() {
         plain.starts_with("error") && plain.contains("the recording keeps the first 300 of the"),
         "{plain}"
     );
+}
+
+/// The run's stream bounds are kept in the manifest, and `check` judges by them: a manifest
+/// that allows no wait between bytes makes the recording a stall, one that allows two events
+/// makes it too long, and `--max-gap` overrides the manifest.
+#[test]
+fn check_judges_by_the_recorded_stream_bounds() {
+    let dir = temp_dir("bounds").join("rec");
+    let plain = "streaming::plain[openai]";
+    let run = gatecheck(
+        &[
+            "run",
+            "--record",
+            s(&dir),
+            "--max-events",
+            "500",
+            "--max-gap",
+            "7s",
+            "--no-discover",
+            "--format",
+            "json",
+            "suites/streaming.yaml",
+            "--",
+            plain,
+        ],
+        &[],
+    );
+    let live = verdicts(&text(&run.stdout));
+    assert!(live[plain].starts_with("pass"), "{live:?}");
+    let path = dir.join("manifest.json");
+    let manifest = std::fs::read_to_string(&path).unwrap();
+    let bounds = r#""stream_limits": {
+    "max_events": 500,
+    "max_gap_ms": 7000
+  }"#;
+    assert!(manifest.contains(bounds), "{manifest}");
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", s(&dir), "--format", "json"];
+        args.extend(extra);
+        args.extend(["--", plain]);
+        verdicts(&text(&gatecheck(&args, &[]).stdout))
+    };
+    assert_eq!(check(&[]), live);
+    // The embedded gateway sends its chunks without delay: the recorded first read comes some
+    // hundreds of microseconds after the head. A zero bound leaves no gap acceptable.
+    std::fs::write(
+        &path,
+        manifest.replace("\"max_gap_ms\": 7000", "\"max_gap_ms\": 0"),
+    )
+    .unwrap();
+    let stalled = check(&[]);
+    assert!(
+        stalled[plain].starts_with("error") && stalled[plain].contains("no byte for 0.0 s"),
+        "{stalled:?}"
+    );
+    assert_eq!(check(&["--max-gap", "5s"]), live);
+    std::fs::write(
+        &path,
+        manifest.replace("\"max_events\": 500", "\"max_events\": 2"),
+    )
+    .unwrap();
+    let over = check(&[]);
+    assert!(over[plain].contains("more than 2 events"), "{over:?}");
 }

@@ -358,6 +358,7 @@ pub fn check(case: &PlannedCase, ex: &Exchange, judging: Judging) -> Verdict {
             &ex.reads,
             ex.timing.total,
             ex.transport_error().map(|e| e.message.as_str()),
+            stream::StreamLimits::default(),
         )
     });
     judge_observed(

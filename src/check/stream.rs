@@ -1834,8 +1834,9 @@ pub fn judge_recorded(
     reads: &[crate::exchange::Read],
     end_at: Duration,
     broken: Option<&str>,
+    limits: StreamLimits,
 ) -> StreamReport {
-    let mut judge = StreamJudge::new(request, StreamLimits::default());
+    let mut judge = StreamJudge::new(request, limits);
     if reads.is_empty() {
         judge.feed(body, Duration::ZERO);
     } else {
@@ -1884,6 +1885,7 @@ mod tests {
             &[],
             Duration::from_millis(5),
             None,
+            StreamLimits::default(),
         )
     }
 

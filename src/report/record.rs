@@ -45,6 +45,7 @@ impl RecordReporter {
                 finished: false,
                 interrupted: false,
                 cases: Vec::new(),
+                stream_limits: None,
             },
         })
     }
@@ -56,6 +57,12 @@ impl RecordReporter {
             .map(|s| s.expose().to_owned())
             .filter(|s| s.len() >= 4)
             .collect();
+        self
+    }
+
+    /// The stream bounds the run judges with, kept in the manifest for `check`.
+    pub fn stream_limits(mut self, limits: &crate::check::stream::StreamLimits) -> Self {
+        self.manifest.stream_limits = Some(record::RecordedLimits::of(limits));
         self
     }
 
