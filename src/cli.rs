@@ -206,6 +206,11 @@ pub struct ReportArgs {
     /// [env: GATECHECK_UPDATE].
     #[arg(long, value_name = "MODE")]
     pub update: Option<String>,
+    /// What becomes of snapshots that no case wrote (a case renamed or removed), after a run of
+    /// every planned case: `ignore`, `warn` (listed), `delete`, `reject` (listed; the run fails).
+    /// Only the folders of the targets run and the files of the suites run are looked at.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = crate::report::snapshot::Unreferenced::Warn)]
+    pub unreferenced: crate::report::snapshot::Unreferenced,
     /// Hold the run to the snapshots accepted in DIR: it fails only on a new or worse failing
     /// finding or a changed shape, not on what the baseline already holds.
     #[arg(long, value_name = "DIR")]
@@ -527,6 +532,7 @@ fn run_command(args: RunArgs) -> u8 {
             secrets: &secrets,
             fail_on,
             env: &env,
+            complete: selected.len() == plan.cases.len(),
         };
         let (mut fan, outputs) = match reporters(&args.report, &context) {
             Ok(r) => r,
@@ -550,7 +556,7 @@ fn run_command(args: RunArgs) -> u8 {
         }
         let snapshots = outputs.snapshots.lock().expect("not poisoned");
         match result {
-            Ok(summary) => exit::for_run(&summary, snapshots.gate.as_ref()),
+            Ok(summary) => exit::for_run(&summary, &snapshots),
             Err(e) => setup_error(format!("failed to write the report: {e}")),
         }
     })
@@ -636,6 +642,8 @@ struct ReportContext<'a> {
     secrets: &'a [Secret],
     fail_on: Severity,
     env: &'a BTreeMap<String, String>,
+    /// The run selected every planned case (no filter): snapshots no case wrote are stale.
+    complete: bool,
 }
 
 /// What the reporters hand back when the run is over (the exit code depends on it).
@@ -760,6 +768,7 @@ fn reporters(out: &ReportArgs, cx: &ReportContext<'_>) -> Result<(FanOut, Output
     };
     let (reporter, shared) =
         SnapshotReporter::new(dir, update, snapshot_out, snapshot_color, secrets, gate);
+    let reporter = reporter.unreferenced(out.unreferenced, cx.complete);
     fan.0.push(Box::new(reporter));
     Ok((fan, Outputs { snapshots: shared }))
 }
@@ -914,6 +923,7 @@ fn check_command(args: CheckArgs) -> u8 {
         secrets: &[],
         fail_on: judging.fail_on,
         env: &env,
+        complete: selected.len() == plan.cases.len(),
     };
     let (mut fan, outputs) = match reporters(&args.report, &context) {
         Ok(r) => r,
@@ -942,7 +952,7 @@ fn check_command(args: CheckArgs) -> u8 {
     drop(fan);
     let snapshots = outputs.snapshots.lock().expect("not poisoned");
     match result {
-        Ok(summary) => exit::for_run(&summary, snapshots.gate.as_ref()),
+        Ok(summary) => exit::for_run(&summary, &snapshots),
         Err(e) => setup_error(format!("failed to write the report: {e}")),
     }
 }

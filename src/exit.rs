@@ -25,12 +25,22 @@ pub fn for_summary(summary: &Summary) -> u8 {
     }
 }
 
-/// The exit code of a run held to a baseline or to waivers: it fails when the gate does (a
-/// regression no waiver accepts, an expired waiver), not for what the baseline already holds.
-pub fn for_run(summary: &Summary, gate: Option<&crate::report::snapshot::baseline::Gate>) -> u8 {
-    let Some(gate) = gate else {
-        return for_summary(summary);
+/// The exit code of a run given what its snapshots came to. Held to a baseline or to waivers,
+/// it fails when the gate does (a regression no waiver accepts, an expired waiver), not for
+/// what the baseline already holds; `--unreferenced reject` with snapshots no case wrote fails.
+pub fn for_run(summary: &Summary, snapshots: &crate::report::snapshot::Results) -> u8 {
+    let code = match &snapshots.gate {
+        None => for_summary(summary),
+        Some(gate) => for_gate(summary, gate),
     };
+    if snapshots.rejected && code == SUCCESS {
+        FAILED
+    } else {
+        code
+    }
+}
+
+fn for_gate(summary: &Summary, gate: &crate::report::snapshot::baseline::Gate) -> u8 {
     let c = summary.counts;
     if gate.failed() {
         FAILED

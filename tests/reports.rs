@@ -85,14 +85,36 @@ fn files(dir: &Path) -> Vec<(String, String)> {
     out
 }
 
-/// Two runs against the same deterministic server write identical snapshots, which insta's own
-/// reader reads back (its header and its contents), so `cargo insta review` can work on them.
+/// Sleeps into the next second of the wall clock, so that the timestamps a server writes differ.
+fn next_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let into = now.subsec_millis();
+    std::thread::sleep(std::time::Duration::from_millis(u64::from(
+        1_050 - into.min(1_000),
+    )));
+}
+
+/// Asserts that two snapshot folders hold the same files with the same contents.
+fn assert_same_files(fa: &[(String, String)], fb: &[(String, String)]) {
+    assert_eq!(fa.len(), fb.len());
+    for ((name_a, text_a), (name_b, text_b)) in fa.iter().zip(fb) {
+        assert_eq!(name_a, name_b);
+        assert_eq!(text_a, text_b, "{name_a} differs between two runs");
+    }
+}
+
+/// Two runs against the same deterministic server, a second apart, write identical snapshots,
+/// which insta's own reader reads back (its header and its contents), so `cargo insta review`
+/// can work on them. The same holds for the main job: every dialect of the embedded gateway.
 #[test]
 fn snapshots_are_deterministic_and_in_insta_format() {
     let dir = temp_dir("deterministic");
     let server = serve(None, &dir.join("serve.log"));
     let (a, b) = (dir.join("a"), dir.join("b"));
     for out in [&a, &b] {
+        next_second();
         let o = run(
             &server,
             &dir,
@@ -103,11 +125,30 @@ fn snapshots_are_deterministic_and_in_insta_format() {
     }
     let (fa, fb) = (files(&a), files(&b));
     assert!(fa.len() > 50, "{} snapshots", fa.len());
-    assert_eq!(fa.len(), fb.len());
-    for ((name_a, text_a), (name_b, text_b)) in fa.iter().zip(&fb) {
-        assert_eq!(name_a, name_b);
-        assert_eq!(text_a, text_b, "{name_a} differs between two runs");
-    }
+    assert_same_files(&fa, &fb);
+
+    let embedded: Vec<Vec<(String, String)>> = ["embedded-a", "embedded-b"]
+        .iter()
+        .map(|name| {
+            next_second();
+            let out = dir.join(name);
+            let o = Command::new(env!("CARGO_BIN_EXE_gatecheck"))
+                .args(["run", "--no-discover", "--update", "always", "--snapshots"])
+                .arg(&out)
+                .arg("--html")
+                .arg(dir.join(format!("{name}.html")))
+                .current_dir(&dir)
+                .env_remove("OPENAI_BASE_URL")
+                .env_remove("OPENAI_API_KEY")
+                .env_remove("GATECHECK_CONFIG")
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", text(&o));
+            files(&out)
+        })
+        .collect();
+    assert!(embedded[0].len() > 300, "{} snapshots", embedded[0].len());
+    assert_same_files(&embedded[0], &embedded[1]);
     // Streams, tool calls and errors are among them, and nothing volatile is left.
     let stream = &fa
         .iter()
@@ -256,6 +297,96 @@ fn update_modes_work_like_insta() {
         "{}",
         text(&o)
     );
+}
+
+/// Snapshots that no case of a complete run wrote (a renamed case) are listed by default,
+/// deleted or rejected when asked; a filtered run, other targets' folders and files of suites not
+/// run are left out.
+#[test]
+fn unreferenced_snapshots_are_listed_deleted_or_rejected() {
+    let dir = temp_dir("unreferenced");
+    let server = serve(None, &dir.join("serve.log"));
+    let snaps = dir.join("snaps");
+    let s = snaps.to_str().unwrap();
+    let o = run(
+        &server,
+        &dir,
+        &["--snapshots", s, "--update", "always"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        !text(&o).contains("belong to no case"),
+        "a fresh folder holds nothing stale: {}",
+        text(&o)
+    );
+    let stale = ["gw/core__renamed.snap", "gw/core__renamed.snap.new"];
+    let kept = ["gw/nosuchsuite__case.snap", "other/core__plain_text.snap"];
+    for f in stale.iter().chain(&kept) {
+        let path = snaps.join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "---\nsource: elsewhere\n---\nx\n").unwrap();
+    }
+    let exists = |f: &str| snaps.join(f).exists();
+
+    let o = run(&server, &dir, &["--snapshots", s], &[]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!(
+            "snapshots: 2 under {s} belong to no case of this run (gw/core__renamed.snap, gw/core__renamed.snap.new)"
+        )),
+        "{out}"
+    );
+    assert!(stale.iter().all(|f| exists(f)));
+
+    let filtered = ["--snapshots", s, "--unreferenced", "reject", "--", "core::"];
+    let o = run(&server, &dir, &filtered, &[]);
+    assert!(
+        o.status.success(),
+        "a filtered run calls nothing stale: {}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("belong to no case"), "{}", text(&o));
+
+    let o = run(
+        &server,
+        &dir,
+        &["--snapshots", s, "--unreferenced", "reject"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("snapshots rejected: 2 under"),
+        "{}",
+        text(&o)
+    );
+
+    let o = run(
+        &server,
+        &dir,
+        &["--snapshots", s, "--unreferenced", "delete"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "snapshots: deleted 2 under {s} that no case of this run wrote"
+        )),
+        "{}",
+        text(&o)
+    );
+    assert!(stale.iter().all(|f| !exists(f)));
+    assert!(kept.iter().all(|f| exists(f)));
+    assert!(exists("gw/core__plain_text.snap"));
+
+    let o = run(
+        &server,
+        &dir,
+        &["--snapshots", s, "--unreferenced", "sometimes"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
 /// `--baseline DIR` fails only on what changed for the worse: the same answers pass even when

@@ -121,6 +121,20 @@ impl Update {
     }
 }
 
+/// What becomes of the snapshots in the folder that no case of a complete run wrote (a case
+/// renamed or removed): only the folders of the targets run, only files of the suites run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unreferenced {
+    /// Left alone, unmentioned.
+    Ignore,
+    /// Left alone, listed in the summary.
+    Warn,
+    /// Deleted (with their pending `.snap.new`).
+    Delete,
+    /// Listed, and the run fails.
+    Reject,
+}
+
 /// One case's snapshot: where it goes (relative to the snapshot folder) and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -545,6 +559,11 @@ pub struct Results {
     pub written: usize,
     pub errors: Vec<String>,
     pub gate: Option<baseline::Gate>,
+    /// Snapshots no case of the run wrote (relative to the folder), when the run covered every
+    /// planned case; deleted ones are not kept here.
+    pub unreferenced: Vec<PathBuf>,
+    /// `--unreferenced reject` found some: the run fails.
+    pub rejected: bool,
 }
 
 /// What the snapshot reporter found, shared with the caller (the CLI decides the exit code).
@@ -560,6 +579,10 @@ pub struct SnapshotReporter {
     secrets: Vec<Secret>,
     written: HashSet<PathBuf>,
     baseline: Option<baseline::Gate>,
+    /// `None` when the run selected only some planned cases (nothing can be called unreferenced).
+    unreferenced: Option<Unreferenced>,
+    /// `<target>` folder and `<suite>__` file prefix of each case run.
+    scopes: HashSet<(String, String)>,
     shared: Shared,
 }
 
@@ -584,10 +607,19 @@ impl SnapshotReporter {
                 secrets: secrets.to_vec(),
                 written: HashSet::new(),
                 baseline: gate,
+                unreferenced: None,
+                scopes: HashSet::new(),
                 shared: shared.clone(),
             },
             shared,
         )
+    }
+
+    /// Handles snapshots that no case wrote as `mode` says, at the end of a run that selected
+    /// every planned case (`complete`) and was not interrupted.
+    pub fn unreferenced(mut self, mode: Unreferenced, complete: bool) -> Self {
+        self.unreferenced = complete.then_some(mode);
+        self
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -600,6 +632,14 @@ impl SnapshotReporter {
 
     fn case(&mut self, r: &CaseReport) -> io::Result<()> {
         let mut snapshot = of(r);
+        if let (Some(folder), Some(file)) = (
+            snapshot.path.parent().and_then(|p| p.to_str()),
+            snapshot.path.file_name().and_then(|f| f.to_str()),
+        ) && let Some((suite, _)) = file.split_once("__")
+        {
+            self.scopes
+                .insert((folder.to_owned(), format!("{suite}__")));
+        }
         // Two cases whose names sanitize alike get distinct files.
         if !self.written.insert(snapshot.path.clone()) {
             let stem = snapshot.path.with_extension("");
@@ -709,7 +749,100 @@ impl SnapshotReporter {
             .push(message);
     }
 
-    fn finish(&mut self) -> io::Result<()> {
+    /// The `.snap` and `.snap.new` files in the folders and of the suites of this run that no
+    /// case wrote, sorted.
+    fn find_unreferenced(&self) -> Vec<PathBuf> {
+        let folders: std::collections::BTreeSet<&str> =
+            self.scopes.iter().map(|(f, _)| f.as_str()).collect();
+        let mut found = Vec::new();
+        for folder in folders {
+            let Ok(entries) = std::fs::read_dir(self.dir.join(folder)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let snap = match name.strip_suffix(".new") {
+                    Some(snap) => snap.to_owned(),
+                    None => name.clone(),
+                };
+                let ours = snap.ends_with(".snap")
+                    && self
+                        .scopes
+                        .iter()
+                        .any(|(f, prefix)| f == folder && snap.starts_with(prefix.as_str()));
+                let relative = Path::new(folder).join(&snap);
+                if ours && !self.written.contains(&relative) {
+                    found.push(Path::new(folder).join(&name));
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// At the end of a complete run: lists, deletes or rejects what no case wrote.
+    fn settle_unreferenced(&mut self, interrupted: bool) -> io::Result<()> {
+        let Some(mode) = self.unreferenced.filter(|_| !interrupted) else {
+            return Ok(());
+        };
+        if mode == Unreferenced::Ignore {
+            return Ok(());
+        }
+        let found = self.find_unreferenced();
+        if found.is_empty() {
+            return Ok(());
+        }
+        let dir = self.dir.display().to_string();
+        if mode == Unreferenced::Delete {
+            let mut removed = 0;
+            for f in &found {
+                match std::fs::remove_file(self.dir.join(f)) {
+                    Ok(()) => removed += 1,
+                    Err(e) => self.note_error(format!(
+                        "failed to delete the unreferenced snapshot `{}`: {e}",
+                        self.dir.join(f).display()
+                    )),
+                }
+            }
+            writeln!(
+                self.out,
+                "snapshots: deleted {removed} under {dir} that no case of this run wrote (--unreferenced delete)"
+            )?;
+            return Ok(());
+        }
+        const SHOWN: usize = 5;
+        let mut names: Vec<String> = found
+            .iter()
+            .take(SHOWN)
+            .map(|f| f.to_string_lossy().replace('\\', "/"))
+            .collect();
+        if found.len() > SHOWN {
+            names.push(format!("and {} more", found.len() - SHOWN));
+        }
+        let (label, then) = match mode {
+            Unreferenced::Reject => (
+                self.paint("1;31", "snapshots rejected:"),
+                "the run fails (--unreferenced reject); delete them with --unreferenced delete",
+            ),
+            _ => (
+                "snapshots:".to_owned(),
+                "a case was renamed or removed? `--unreferenced delete` deletes them",
+            ),
+        };
+        writeln!(
+            self.out,
+            "{label} {} under {dir} belong to no case of this run ({}); {then}",
+            found.len(),
+            names.join(", ")
+        )?;
+        let mut s = self.shared.lock().expect("not poisoned");
+        s.rejected = mode == Unreferenced::Reject;
+        s.unreferenced = found;
+        Ok(())
+    }
+
+    fn finish(&mut self, interrupted: bool) -> io::Result<()> {
+        self.settle_unreferenced(interrupted)?;
         let dir = self.dir.display().to_string();
         let (changed, new, written, errors) = {
             let s = self.shared.lock().expect("not poisoned");
@@ -752,7 +885,7 @@ impl Reporter for SnapshotReporter {
         match event {
             Event::Started { .. } => Ok(()),
             Event::CaseFinished(r) => self.case(r),
-            Event::Finished(_) => self.finish(),
+            Event::Finished(summary) => self.finish(summary.interrupted),
         }
     }
 }

@@ -8,11 +8,12 @@
 //! | replaced | placeholder |
 //! | --- | --- |
 //! | completion, tool call and request ids | `[string id chatcmpl-* medium #1]` (prefix, length class, number) |
-//! | `created` | `[integer timestamp #1]` |
+//! | `created` (`created_at` of a Responses API object) | `[integer timestamp #1]` |
 //! | `system_fingerprint` | `[string fingerprint fp_* short #1]` |
 //! | model text (content, refusal, reasoning, logprob tokens) | `[string text short]` |
 //! | tool call arguments | `[string arguments object: city, unit]`, `[string arguments not-json short]` |
 //! | token counts in `usage` (zero is kept) | `[integer count]` |
+//! | a Responses API object's ids and output text | as a completion's |
 //! | `usage.cost`, logprobs, other fractions in `usage` | `[number cost]`, `[number logprob]` |
 //! | any other string over 256 characters | `[string long]` |
 //!
@@ -137,12 +138,28 @@ enum Rule {
 
 const MESSAGE_TEXT: &[&str] = &["content", "refusal", "reasoning_content", "reasoning"];
 
-/// The rule for a place in a chat completion (or chunk), by its path.
-fn rule(path: &[Seg<'_>], completion: bool) -> Option<Rule> {
+/// What an answer body is, for the rules that hold only in one kind of object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// A chat completion or chunk.
+    Completion,
+    /// A Responses API object (`POST /responses`).
+    Response,
+    Other,
+}
+
+/// The rule for a place in an answer body, by its path.
+fn rule(path: &[Seg<'_>], body: Body) -> Option<Rule> {
     let text_key = |k: &str| MESSAGE_TEXT.contains(&k);
+    let completion = body == Body::Completion;
+    let response = body == Body::Response;
     match path {
         [Key("id")] if completion => Some(Rule::Id),
         [Key("created")] if completion => Some(Rule::Timestamp),
+        [Key("id")] if response => Some(Rule::Id),
+        [Key("created_at")] if response => Some(Rule::Timestamp),
+        [Key("output"), Item, Key("id")] if response => Some(Rule::Id),
+        [Key("output"), Item, Key("content"), Item, Key("text")] if response => Some(Rule::Text),
         [Key("system_fingerprint")] => Some(Rule::Fingerprint),
         [
             Key("choices"),
@@ -205,22 +222,22 @@ fn rule(path: &[Seg<'_>], completion: bool) -> Option<Rule> {
 
 /// Normalizes an answer body (a completion, a chunk, an error, a model list).
 pub fn answer(value: &Value, ph: &mut Placeholders) -> Value {
-    let completion = value.get("choices").is_some()
-        || value
-            .get("object")
-            .and_then(Value::as_str)
-            .is_some_and(|o| o.starts_with("chat.completion"));
+    let object = value.get("object").and_then(Value::as_str);
+    let body = if value.get("choices").is_some()
+        || object.is_some_and(|o| o.starts_with("chat.completion"))
+    {
+        Body::Completion
+    } else if object == Some("response") {
+        Body::Response
+    } else {
+        Body::Other
+    };
     let mut path = Vec::new();
-    walk(value, &mut path, completion, ph)
+    walk(value, &mut path, body, ph)
 }
 
-fn walk<'a>(
-    value: &'a Value,
-    path: &mut Vec<Seg<'a>>,
-    completion: bool,
-    ph: &mut Placeholders,
-) -> Value {
-    if let Some(rule) = rule(path, completion)
+fn walk<'a>(value: &'a Value, path: &mut Vec<Seg<'a>>, body: Body, ph: &mut Placeholders) -> Value {
+    if let Some(rule) = rule(path, body)
         && let Some(v) = apply(rule, value, ph)
     {
         return v;
@@ -230,17 +247,14 @@ fn walk<'a>(
             let mut out = Map::new();
             for (k, v) in map {
                 path.push(Key(k));
-                out.insert(k.clone(), walk(v, path, completion, ph));
+                out.insert(k.clone(), walk(v, path, body, ph));
                 path.pop();
             }
             Value::Object(out)
         }
         Value::Array(items) => {
             path.push(Item);
-            let out = items
-                .iter()
-                .map(|v| walk(v, path, completion, ph))
-                .collect();
+            let out = items.iter().map(|v| walk(v, path, body, ph)).collect();
             path.pop();
             Value::Array(out)
         }
@@ -376,6 +390,31 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(c["id"], "[string id chatcmpl-* short #2]");
         assert_eq!(c["created"], "[integer timestamp #1]");
+    }
+
+    #[test]
+    fn a_responses_api_object_is_normalized_like_a_completion() {
+        let mut ph = Placeholders::default();
+        let v = answer(
+            &json!({"id": "resp_0123456789abcdef", "object": "response", "created_at": 1796592405,
+                "model": "gpt-4o", "status": "completed",
+                "output": [{"id": "msg_0123456789", "type": "message", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "You said: hi", "annotations": []}]}],
+                "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}}),
+            &mut ph,
+        );
+        assert_eq!(
+            v,
+            json!({"id": "[string id resp_* medium #1]", "object": "response",
+                "created_at": "[integer timestamp #1]", "model": "gpt-4o", "status": "completed",
+                "output": [{"id": "[string id msg_* short #2]", "type": "message", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "[string text short]", "annotations": []}]}],
+                "usage": {"input_tokens": "[integer count]", "output_tokens": "[integer count]",
+                    "total_tokens": "[integer count]"}})
+        );
+        // Outside a Responses object, `created_at` is nobody's timestamp.
+        let other = answer(&json!({"created_at": 5}), &mut ph);
+        assert_eq!(other["created_at"], 5);
     }
 
     #[test]
