@@ -430,10 +430,20 @@ fn a_run_against_the_replay_gets_the_recorded_verdicts() {
     let rec = recorded();
     let served = serve_replay(&rec.dir);
     assert_eq!(served.urls.len(), 6);
-    assert!(
-        served.urls["openai"].ends_with("/openai/openai/v1"),
-        "{:?}",
-        served.urls
+    // The embedded gateway's dialects are recorded at `/<dialect>/...`: replayed at the same
+    // paths (the recorded base URLs work with the port changed), not doubled.
+    let port = served.urls["openai"]
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(port, _)| port.to_owned())
+        .unwrap();
+    assert_eq!(
+        served.urls["openai"],
+        format!("http://127.0.0.1:{port}/openai/v1")
+    );
+    assert_eq!(
+        served.urls["meingpt"],
+        format!("http://127.0.0.1:{port}/meingpt/api/openai/v1")
     );
     let base = temp_dir("replayed");
     let config = base.join("gatecheck.yaml");
@@ -519,7 +529,7 @@ fn an_unmatched_request_gets_a_404_naming_the_nearest_recording() {
     let body: Value = serde_json::from_str(&body).unwrap();
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("the nearest recorded request is POST /openai/openai/v1/chat/completions")
+        message.contains("the nearest recorded request is POST /openai/v1/chat/completions")
             && message.contains("whose body differs in `messages`"),
         "{message}"
     );

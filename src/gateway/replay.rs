@@ -153,10 +153,16 @@ impl Replay {
         self.shared.entries.len()
     }
 
-    /// A target's base URL: `http://127.0.0.1:PORT/<target><base path>`.
+    /// A target's base URL: `http://127.0.0.1:PORT/<target><base path>`, or its base path alone
+    /// when that already begins with `/<target>` (a dialect of the embedded gateway,
+    /// `/openai/v1`: served there as well, and not doubled).
     pub fn base_url_for(&self, target: &str) -> Option<String> {
-        let (name, base) = self.shared.targets.iter().find(|(n, _)| n == target)?;
-        Some(format!("http://{}/{name}{base}", self.addr))
+        let i = self.shared.targets.iter().position(|(n, _)| n == target)?;
+        Some(format!(
+            "http://{}{}",
+            self.addr,
+            self.shared.served_base(i)
+        ))
     }
 
     /// With one target only, its base URL at the root: `http://127.0.0.1:PORT<base path>`.
@@ -282,6 +288,13 @@ async fn answer(
 }
 
 /// A request, as matching sees it.
+/// Whether a base path begins with `/<name>` (`/openai/v1` for the target `openai`).
+fn names_itself(name: &str, base: &str) -> bool {
+    base.strip_prefix('/')
+        .and_then(|b| b.strip_prefix(name))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 struct Asked {
     method: String,
     /// `(target, path relative to its base URL)` for each target the path can belong to.
@@ -293,7 +306,7 @@ struct Asked {
 
 impl Shared {
     /// Where a path can belong: below `/<target><base>` for each target, and below `<base>` when
-    /// there is one target only.
+    /// there is one target only or the base begins with the target's name.
     fn routes(&self, full: &str) -> Vec<(usize, String)> {
         let below = |prefix: &str| {
             let rest = full.strip_prefix(prefix)?;
@@ -305,10 +318,13 @@ impl Shared {
             .enumerate()
             .filter_map(|(i, (name, base))| Some((i, below(&format!("/{name}{base}"))?)))
             .collect();
-        if let [(_, base)] = self.targets.as_slice()
-            && let Some(rest) = below(base)
-        {
-            out.push((0, rest));
+        let alone = self.targets.len() == 1;
+        for (i, (name, base)) in self.targets.iter().enumerate() {
+            if (alone || names_itself(name, base))
+                && let Some(rest) = below(base)
+            {
+                out.push((i, rest));
+            }
         }
         out
     }
@@ -400,8 +416,18 @@ impl Shared {
 
     /// The path a recording is served at.
     fn url_of(&self, e: &Entry) -> String {
-        let (name, base) = &self.targets[e.target];
-        format!("/{name}{base}{}", e.exchange.request.url)
+        format!("{}{}", self.served_base(e.target), e.exchange.request.url)
+    }
+
+    /// Where a target's base URL is served: `/<target><base path>`, or the base path alone when
+    /// it begins with `/<target>`.
+    fn served_base(&self, target: usize) -> String {
+        let (name, base) = &self.targets[target];
+        if names_itself(name, base) {
+            base.clone()
+        } else {
+            format!("/{name}{base}")
+        }
     }
 }
 
