@@ -931,7 +931,8 @@ fn check_command(args: CheckArgs) -> u8 {
     };
     let mut limits = StreamLimits::default();
     if let Some(recorded) = &manifest.stream_limits {
-        recorded.apply(&mut limits);
+        limits.max_events = recorded.max_events;
+        limits.max_event_gap = Duration::from_millis(recorded.max_gap_ms);
     }
     if let Some(gap) = args.max_gap {
         limits.max_event_gap = gap;

@@ -111,25 +111,11 @@ pub struct Manifest {
     pub stream_limits: Option<RecordedLimits>,
 }
 
-/// [`StreamLimits`](crate::check::stream::StreamLimits) as a manifest keeps them.
+/// The judge's stream bounds as a manifest keeps them (`--max-events`, `--max-gap`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedLimits {
     pub max_events: usize,
     pub max_gap_ms: u64,
-}
-
-impl RecordedLimits {
-    pub fn of(limits: &crate::check::stream::StreamLimits) -> Self {
-        RecordedLimits {
-            max_events: limits.max_events,
-            max_gap_ms: u64::try_from(limits.max_event_gap.as_millis()).unwrap_or(u64::MAX),
-        }
-    }
-
-    pub fn apply(&self, limits: &mut crate::check::stream::StreamLimits) {
-        limits.max_events = self.max_events;
-        limits.max_event_gap = std::time::Duration::from_millis(self.max_gap_ms);
-    }
 }
 
 /// A target as the manifest keeps it: enough to plan its cases again, no secret.

@@ -12,6 +12,8 @@
 //!
 //! Everything runs on 127.0.0.1.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -567,11 +569,7 @@ fn a_replay_keeps_the_gaps_and_reproduces_failures() {
     let suite = base.join("timing.yaml");
     std::fs::write(&suite, TIMING_SUITE).unwrap();
     let dir = base.join("rec");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let gateway = rt
         .block_on(Gateway::start(
             ([127, 0, 0, 1], 0).into(),

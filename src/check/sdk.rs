@@ -1,7 +1,11 @@
 //! The SDK judge: what openai-python and openai-node do with the same stream, reproduced from
-//! their sources as `compat-checks.md` section 0 records them: which events they dispatch, when
-//! they raise and with which exception, what they silently drop, and what their stream helpers
-//! (`ChatCompletionStreamState.accumulate_delta`, node's `ChatCompletionStream`) concatenate.
+//! their sources as `compat-checks.md` section 0 records them, brought up to openai-python 2.54
+//! and openai-node 6.49 where those differ (node reads any event name but `thread.*` as a chunk;
+//! its `.stream()` helper wraps every error but `APIError` in an `OpenAIError`): which events
+//! they dispatch, when they raise and with which exception, what they silently drop, and what
+//! their stream helpers (`ChatCompletionStreamState.accumulate_delta`, node's
+//! `ChatCompletionStream`) concatenate. `tests/official_sdks.rs` runs both SDKs against every
+//! stream fault of the reference gateway and holds each statement made here to what they did.
 //!
 //! Both see the events of [`crate::sse`] with their own rules: they dispatch only on a blank line
 //! (an unterminated last event is dropped), python dispatches a block with any of `event`,
@@ -87,21 +91,47 @@ impl Sdks {
         self.node.unknown.get_or_insert(note);
     }
 
-    /// `broken`: the connection broke (or gatecheck stopped reading) before the end.
-    pub fn finish(&mut self, broken: Option<&str>) -> SdkOutcome {
+    /// `broken`: the connection broke before the end (the transport's message); `stopped`:
+    /// gatecheck stopped reading (a limit), so what the SDKs would do next cannot be told.
+    pub fn finish(&mut self, broken: Option<&str>, stopped: Option<&str>) -> SdkOutcome {
+        if broken.is_none()
+            && let Some(why) = stopped
+        {
+            let note = format!("cannot be told (gatecheck stopped reading: {why})");
+            self.python.unknown.get_or_insert_with(|| note.clone());
+            self.node.unknown.get_or_insert(note);
+        }
         if let Some(why) = broken {
             let (python, node) = (&self.python, &self.node);
+            // httpx while iterating the body: a reset is a ReadError, a body cut short a
+            // RemoteProtocolError, a stall a ReadTimeout once the client's read timeout passes;
+            // undici's fetch error reaches node's helper wrapped in an OpenAIError.
+            let timed_out = ["no byte for", "did not complete within", "timed out"]
+                .iter()
+                .any(|t| why.contains(t));
             let python = match &python.raised {
                 Some(r) => r.clone(),
+                None if timed_out => format!(
+                    "raises httpx.ReadTimeout after {} chunk(s), once its read timeout passes (600 s by default) ({why})",
+                    python.chunks
+                ),
+                None if why.to_ascii_lowercase().contains("reset") => format!(
+                    "raises httpx.ReadError after {} chunk(s) ({why})",
+                    python.chunks
+                ),
                 None => format!(
-                    "raises httpx.RemoteProtocolError or a read timeout after {} chunk(s) ({why})",
+                    "raises httpx.RemoteProtocolError after {} chunk(s) ({why})",
                     python.chunks
                 ),
             };
             let node = match &node.raised {
                 Some(r) => r.clone(),
+                None if timed_out => format!(
+                    "throws once its timeout passes (10 min by default), after {} chunk(s) ({why})",
+                    node.chunks
+                ),
                 None => format!(
-                    "throws the fetch error after {} chunk(s) ({why})",
+                    "throws OpenAIError('terminated') after {} chunk(s) (undici's fetch error, wrapped; {why})",
                     node.chunks
                 ),
             };
@@ -137,6 +167,14 @@ struct Python {
 impl Python {
     fn on_event(&mut self, e: &sse::Event, input: Option<SdkInput<'_>>) {
         if self.raised.is_some() || self.done {
+            return;
+        }
+        // The SSE decoder decodes each block's bytes as strict UTF-8 before reading its lines.
+        if e.invalid_utf8 {
+            self.raised = Some(format!(
+                "raises UnicodeDecodeError at event {} (the SSE decoder decodes strictly)",
+                e.index
+            ));
             return;
         }
         if !e.terminated {
@@ -199,10 +237,11 @@ impl Python {
                 return;
             }
         };
+        let initial = self.chunks == 1;
         for choice in choices {
             let Some(index) = choice.index else {
                 self.raised = Some(format!(
-                    "the stream helper raises at event {} (a choice without `index`)",
+                    "the stream helper raises TypeError at event {} (a choice without `index`)",
                     e.index
                 ));
                 return;
@@ -224,10 +263,19 @@ impl Python {
             }
             for call in &delta.tool_calls {
                 let Some(i) = call.index else {
-                    self.raised = Some(format!(
-                        "the stream helper raises RuntimeError('Expected list delta entry to have an `index` key') at event {}",
-                        e.index
-                    ));
+                    // accumulate_delta looks for the key only when calls were accumulated
+                    // before; otherwise the helper indexes the snapshot's list with None.
+                    self.raised = Some(if !initial && !c.tools.is_empty() {
+                        format!(
+                            "the stream helper raises RuntimeError('Expected list delta entry to have an `index` key') at event {}",
+                            e.index
+                        )
+                    } else {
+                        format!(
+                            "the stream helper raises TypeError('list indices must be integers or slices, not NoneType') at event {}",
+                            e.index
+                        )
+                    });
                     return;
                 };
                 let t = c.tools.entry(i.to_string()).or_default();
@@ -263,17 +311,25 @@ impl Python {
             return (r.clone(), self.raised.is_some());
         }
         let mut notes = corruption(&self.choices, true);
+        // What the helper's final completion holds where no delta set it.
+        for (index, c) in &self.choices {
+            if c.role.is_empty() {
+                notes.push(format!("choice {index}: role stays None"));
+            }
+            if c.finish_reason.is_none() {
+                notes.push(format!("choice {index}: finish_reason stays None"));
+            }
+        }
         if let Some(d) = &self.dropped {
             notes.push(d.clone());
         }
-        if self.chunks == 0 && !self.done {
-            notes.push("yields no chunk at all".into());
+        if self.chunks == 0 {
+            notes.push(
+                "yields no chunk at all; the stream helper's get_final_completion() raises AssertionError"
+                    .into(),
+            );
         }
-        if notes.is_empty() {
-            ("ok".into(), false)
-        } else {
-            (notes.join("; "), true)
-        }
+        verdict(notes, self.dropped.as_deref())
     }
 }
 
@@ -308,15 +364,17 @@ impl Node {
             self.done = true;
             return;
         }
-        let plain = match e.event.as_deref() {
-            None => true,
-            Some(name) => name.starts_with("response.") || name.starts_with("transcript."),
-        };
+        // Stream: only the Assistants' `thread.*` events are yielded as `{event, data}`; any
+        // other event name is read as a plain chunk.
+        let plain = !e
+            .event
+            .as_deref()
+            .is_some_and(|name| name.starts_with("thread."));
         let facts = match input {
             Some(SdkInput::Object(f)) => Some(f),
             Some(SdkInput::Invalid(_)) => {
                 self.raised = Some(format!(
-                    "throws SyntaxError at event {} (logs 'Could not parse message into JSON')",
+                    "throws OpenAIError at event {} (JSON.parse's SyntaxError, wrapped by ChatCompletionStream; a bare Stream throws the SyntaxError; logs \"Could not parse message into JSON\")",
                     e.index
                 ));
                 return;
@@ -324,13 +382,6 @@ impl Node {
             Some(SdkInput::NotObject) => None,
             None => return,
         };
-        if e.event.as_deref() == Some("error") {
-            self.raised = Some(format!(
-                "throws APIError at event {} (`event: error`)",
-                e.index
-            ));
-            return;
-        }
         if plain
             && let Some(error) = facts
                 .and_then(|f| f.error.as_ref())
@@ -345,7 +396,7 @@ impl Node {
         }
         if !plain {
             self.raised = Some(format!(
-                "yields `{{event, data}}` for `event: {}` at event {}; ChatCompletionStream then throws TypeError (chunk.choices is not iterable)",
+                "yields `{{event, data}}` for `event: {}` at event {}; ChatCompletionStream then throws OpenAIError('chunk.choices is not iterable')",
                 e.event.as_deref().unwrap_or(""),
                 e.index
             ));
@@ -354,23 +405,23 @@ impl Node {
         self.chunks += 1;
         let Some(Choices::List(choices)) = facts.map(|f| &f.choices) else {
             self.raised = Some(format!(
-                "ChatCompletionStream throws TypeError at event {} (chunk.choices is not iterable)",
+                "ChatCompletionStream throws OpenAIError('chunk.choices is not iterable') at event {}",
                 e.index
             ));
             return;
         };
         for choice in choices {
-            let Some(delta) = &choice.delta else {
-                self.raised = Some(format!(
-                    "ChatCompletionStream throws TypeError at event {} (cannot destructure `delta`)",
-                    e.index
-                ));
-                return;
-            };
             let Some(index) = choice.index else {
                 continue; // snapshot.choices[undefined]: the choice is lost
             };
             let c = self.choices.entry(index).or_default();
+            let Some(delta) = &choice.delta else {
+                // The choice is kept (with its finish_reason); its delta is skipped.
+                if let Some(r) = choice.finish_reason.as_ref().filter(|r| !r.is_empty()) {
+                    c.finish_reason = Some(r.to_string());
+                }
+                continue;
+            };
             if let Some(role) = delta.role.as_ref().filter(|r| !r.is_empty()) {
                 c.role = role.to_string();
             }
@@ -407,20 +458,23 @@ impl Node {
             return (r.clone(), self.raised.is_some());
         }
         let mut notes = Vec::new();
-        if self.chunks == 0 && !self.done {
-            notes.push("finalChatCompletion() throws (the stream produced no chunk)".to_owned());
+        if self.chunks == 0 {
+            notes.push(
+                "finalChatCompletion() throws OpenAIError('request ended without sending any chunks')"
+                    .to_owned(),
+            );
         }
         // finalizeChatCompletion's requirements, in its order.
         'choices: for (index, c) in &self.choices {
             if c.finish_reason.is_none() {
                 notes.push(format!(
-                    "finalChatCompletion() throws 'missing finish_reason for choice {index}'"
+                    "finalChatCompletion() throws OpenAIError('missing finish_reason for choice {index}')"
                 ));
                 break;
             }
             if c.role.is_empty() {
                 notes.push(format!(
-                    "finalChatCompletion() throws 'missing role for choice {index}'"
+                    "finalChatCompletion() throws OpenAIError('missing role for choice {index}')"
                 ));
                 break;
             }
@@ -434,7 +488,7 @@ impl Node {
                 } else {
                     continue;
                 };
-                notes.push(format!("finalChatCompletion() throws 'missing choices[{index}].tool_calls[{i}].{missing}'"));
+                notes.push(format!("finalChatCompletion() throws OpenAIError('missing choices[{index}].tool_calls[{i}].{missing}')"));
                 break 'choices;
             }
         }
@@ -447,12 +501,18 @@ impl Node {
         if let Some(d) = &self.dropped {
             notes.push(d.clone());
         }
-        if notes.is_empty() {
-            ("ok".into(), false)
-        } else {
-            (notes.join("; "), true)
-        }
+        verdict(notes, self.dropped.as_deref())
     }
+}
+
+/// The line for what an SDK made of the stream, and whether that breaks an application: a
+/// dropped `[DONE]` alone is noted but harms nobody (neither SDK needs it).
+fn verdict(notes: Vec<String>, dropped: Option<&str>) -> (String, bool) {
+    if notes.is_empty() {
+        return ("ok".into(), false);
+    }
+    let harmless = notes.len() == 1 && dropped.is_some_and(|d| d.ends_with("(`[DONE]`)"));
+    (notes.join("; "), !harmless)
 }
 
 /// Strings the python helper corrupted by concatenation.
@@ -542,7 +602,7 @@ mod tests {
             let payload = (dispatched && !data.starts_with("[DONE]")).then(|| Payload::parse(data));
             sdks.on_event(e, payload.as_ref().map(Payload::sdk_input));
         }
-        sdks.finish(None)
+        sdks.finish(None, None)
     }
 
     fn chunk(delta: &str, finish: &str) -> String {
@@ -575,7 +635,8 @@ mod tests {
             o.python
         );
         assert!(
-            o.node.starts_with("throws SyntaxError at event 3"),
+            o.node
+                .starts_with("throws OpenAIError at event 3 (JSON.parse's SyntaxError"),
             "{}",
             o.node
         );
@@ -594,10 +655,10 @@ mod tests {
     #[test]
     fn missing_finish_reason_throws_in_node_only() {
         let o = run(&good().replace(r#""stop""#, "null"));
-        assert_eq!(o.python, "ok");
+        assert_eq!(o.python, "choice 0: finish_reason stays None");
         assert_eq!(
             o.node,
-            "finalChatCompletion() throws 'missing finish_reason for choice 0'"
+            "finalChatCompletion() throws OpenAIError('missing finish_reason for choice 0')"
         );
     }
 
@@ -617,7 +678,10 @@ mod tests {
 
     #[test]
     fn named_events_and_errors() {
+        // Only the Assistants' `thread.*` events are yielded as `{event, data}` by node.
         let o = run(&good().replace("data: {", "event: chunk\ndata: {"));
+        assert_eq!((o.python.as_str(), o.node.as_str()), ("ok", "ok"));
+        let o = run(&good().replace("data: {", "event: thread.message.delta\ndata: {"));
         assert!(o.node.starts_with("yields `{event, data}`"), "{}", o.node);
         let o = run(&(chunk(r#"{"role":"assistant","content":"hi"}"#, "null")
             + "data: {\"error\":{\"message\":\"boom\"}}\n\n"));
@@ -633,7 +697,27 @@ mod tests {
         ) + &chunk("{}", r#""tool_calls""#)
             + "data: [DONE]\n\n";
         let o = run(&body);
-        assert!(o.python.contains("RuntimeError"), "{}", o.python);
+        // In the first chunk: the helper indexes its list with None.
+        assert!(
+            o.python
+                .contains("TypeError('list indices must be integers or slices, not NoneType')"),
+            "{}",
+            o.python
+        );
         assert!(o.node.contains("loses 1 tool-call delta"), "{}", o.node);
+        // After a call with an index: accumulate_delta misses the key.
+        let body = chunk(r#"{"role":"assistant","content":""}"#, "null")
+            + &chunk(
+                r#"{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]}"#,
+                "null",
+            )
+            + &chunk(
+                r#"{"tool_calls":[{"function":{"arguments":"{}"}}]}"#,
+                "null",
+            )
+            + &chunk("{}", r#""tool_calls""#)
+            + "data: [DONE]\n\n";
+        let o = run(&body);
+        assert!(o.python.contains("RuntimeError"), "{}", o.python);
     }
 }

@@ -1263,7 +1263,7 @@ impl<'a> StreamJudge<'a> {
         self.metrics.gap_p95_ms = self.gaps.quantile(0.95);
         self.metrics.gap_max_ms = (self.gaps.count > 0).then(|| ms(self.gaps.max));
         let reassembled = self.reassemble();
-        let sdk = self.sdk.finish(broken.or(self.aborted.as_deref()));
+        let sdk = self.sdk.finish(broken, self.aborted.as_deref());
         StreamReport {
             findings: self.findings.finish(),
             reassembled,

@@ -62,7 +62,10 @@ impl RecordReporter {
 
     /// The stream bounds the run judges with, kept in the manifest for `check`.
     pub fn stream_limits(mut self, limits: &crate::check::stream::StreamLimits) -> Self {
-        self.manifest.stream_limits = Some(record::RecordedLimits::of(limits));
+        self.manifest.stream_limits = Some(record::RecordedLimits {
+            max_events: limits.max_events,
+            max_gap_ms: u64::try_from(limits.max_event_gap.as_millis()).unwrap_or(u64::MAX),
+        });
         self
     }
 

@@ -64,6 +64,15 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// A two-worker tokio runtime for a test that runs the reference gateway in-process.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 /// A free port on 127.0.0.1 (bound, then released for the server to take).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
