@@ -146,8 +146,21 @@ pub struct FieldSpec {
     /// On every 2xx completion (and a stream's usage trailer, for usage fields).
     #[serde(default)]
     pub required: bool,
+    /// How bad a required field's absence is: a warning where the documentation promises it in
+    /// words but its own example leaves it out.
+    #[serde(default)]
+    pub when_missing: WhenMissing,
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// [`FieldSpec::when_missing`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenMissing {
+    #[default]
+    Violation,
+    Warning,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -342,7 +355,11 @@ impl Profile {
                 out,
                 "response field: {}{} {}",
                 f.path,
-                if f.required { " (always)" } else { "" },
+                match (f.required, f.when_missing) {
+                    (false, _) => "",
+                    (true, WhenMissing::Violation) => " (always)",
+                    (true, WhenMissing::Warning) => " (promised; missing is a warning)",
+                },
                 f.schema
             );
         }

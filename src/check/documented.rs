@@ -81,10 +81,18 @@ fn response_fields(cx: &mut Cx, profile: &'static Profile) {
                 None if field.required => cx.push(
                     Finding::new(
                         "profile.response_field",
-                        Violation,
+                        match field.when_missing {
+                            crate::profile::WhenMissing::Violation => Violation,
+                            crate::profile::WhenMissing::Warning => Warning,
+                        },
                         format!(
-                            "`{at}` is missing: {} documents it on every answer{documented}",
-                            profile.name
+                            "`{at}` is missing: {} documents it {}{documented}",
+                            profile.name,
+                            match field.when_missing {
+                                crate::profile::WhenMissing::Violation => "on every answer",
+                                crate::profile::WhenMissing::Warning =>
+                                    "in words, though its own example leaves it out",
+                            }
                         ),
                     )
                     .at(at.clone())
