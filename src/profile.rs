@@ -132,9 +132,33 @@ pub struct ParametersSpec {
     /// Unknown parameters are forwarded upstream (accepted) rather than rejected.
     #[serde(default)]
     pub forwarded: bool,
+    /// The documentation promises that a request is accepted whatever else it carries (meingpt:
+    /// "Anfragen werden trotzdem akzeptiert"): parameters neither supported nor ignored too.
+    #[serde(default)]
+    pub accepts_unlisted: bool,
     /// Request fields beyond OpenAI's that the gateway accepts.
     #[serde(default)]
     pub extra: Vec<String>,
+}
+
+impl ParametersSpec {
+    /// The request's top-level parameters the profile promises to take (`model`, `messages`
+    /// and `stream` aside: every request has them), for `profile.parameter_accepted`.
+    pub fn promised<'a>(&self, body: &'a serde_json::Map<String, Value>) -> Vec<&'a str> {
+        body.keys()
+            .map(String::as_str)
+            .filter(|k| !matches!(*k, "model" | "messages" | "stream"))
+            .filter(|k| {
+                self.accepts_unlisted
+                    || self
+                        .supported
+                        .iter()
+                        .chain(&self.ignored)
+                        .chain(&self.extra)
+                        .any(|n| n == k)
+            })
+            .collect()
+    }
 }
 
 /// A documented response field: a JSON pointer (`*` matches any array index) and its schema.

@@ -626,7 +626,6 @@ fn an_interrupted_run_leaves_complete_reports() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
     let count = || {
         if snaps.join("gw").is_dir() {
             files(&snaps.join("gw")).len()
@@ -634,12 +633,28 @@ fn an_interrupted_run_leaves_complete_reports() {
             0
         }
     };
-    while count() < 2 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "no case finished"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    // Interrupted once two cases are reported (their lines on stdout, read as they come).
+    let mut child = child;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.starts_with("PASS ") || line.starts_with("FAIL ") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    for _ in 0..2 {
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a case finishes within a minute");
     }
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -647,7 +662,11 @@ fn an_interrupted_run_leaves_complete_reports() {
         .unwrap();
     assert!(kill.success());
     let o = child.wait_with_output().unwrap();
-    let out = text(&o);
+    let out = format!(
+        "{}{}",
+        reader.join().unwrap(),
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(
         o.status.code(),
         Some(3),

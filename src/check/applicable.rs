@@ -253,6 +253,16 @@ fn applies(id: &str, case: &PlannedCase, req: &RequestView, kind: Kind) -> bool 
                 .as_ref()
                 .is_some_and(|(k, _)| p.documented_error(*k).is_some())
         }),
+        "profile.parameter_accepted" => {
+            read && kind.endpoint == Endpoint::ChatCompletions
+                && expect.error.is_none()
+                && expect.status.as_ref().is_none_or(|(s, _)| s.accepts(200))
+                && kind.profile.is_some_and(|p| {
+                    req.json
+                        .and_then(Value::as_object)
+                        .is_some_and(|body| !p.parameters.promised(body).is_empty())
+                })
+        }
         "profile.endpoint" => {
             let path = case
                 .request

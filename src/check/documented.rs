@@ -28,6 +28,61 @@ pub(super) fn check(cx: &mut Cx, profile: &'static Profile) {
     }
     error_code(cx, profile);
     endpoint(cx, profile);
+    parameters_accepted(cx, profile);
+}
+
+/// `profile.parameter_accepted`: a 400 or 422 to a request whose parameters the profile
+/// documents, when the case does not provoke an error on purpose. `model`, `messages` and
+/// `stream` are left out: every request has them, and a broken one is the errors suite's.
+fn parameters_accepted(cx: &mut Cx, profile: &'static Profile) {
+    if cx.endpoint != Endpoint::ChatCompletions || !matches!(cx.status, 400 | 422) {
+        return;
+    }
+    let expect = &cx.case.case.expect;
+    if expect.error.is_some()
+        || expect
+            .status
+            .as_ref()
+            .is_some_and(|(s, _)| s.accepts(cx.status))
+    {
+        return;
+    }
+    let Some(Value::Object(body)) = cx.req.json else {
+        return;
+    };
+    let p = &profile.parameters;
+    let documented: Vec<String> = p
+        .promised(body)
+        .into_iter()
+        .map(|k| format!("`{k}`"))
+        .collect();
+    if documented.is_empty() {
+        return;
+    }
+    let why = cx
+        .error_message()
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let promise = if p.accepts_unlisted {
+        "documents that a request is accepted whatever parameters it carries"
+    } else {
+        "documents these parameters"
+    };
+    cx.rejection_explained = true;
+    cx.push(
+        Finding::new(
+            "profile.parameter_accepted",
+            Violation,
+            format!(
+                "{} {promise} ({}); this request got {}{why}",
+                profile.name,
+                documented.join(", "),
+                cx.status
+            ),
+        )
+        .expected("2xx")
+        .actual(cx.status),
+    );
 }
 
 /// Every place a documented field pattern (`/choices/*/message/images`) names in the body, with
@@ -486,7 +541,14 @@ type Effect = (&'static str, Option<&'static str>);
 /// What a server that accepts a parameter and ignores it is seen to do: the findings that
 /// follow (check id, and the place they are about when not the whole answer).
 const IGNORED_EFFECTS: &[(&str, &[Effect])] = &[
-    ("n", &[("req.n_parameter", None), ("chunk.n_choices", None)]),
+    (
+        "n",
+        &[
+            ("req.n_parameter", None),
+            ("chunk.n_choices", None),
+            ("assert.pointer", Some("/choices/1")),
+        ],
+    ),
     ("stop", &[("req.stop_sequences", None)]),
     (
         "max_tokens",
