@@ -452,6 +452,20 @@ fn matches(pattern: &str, text: &str) -> bool {
 /// Findings the profile documents become `variant`, saying which document and why: the profile's
 /// `variants` rules, a documented error body, and a documented status for a provoked error.
 pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
+    // What the profile documents beyond OpenAI's word is held at full severity: a stream that
+    // a gateway says ends with `[DONE]` and does not is breaking its own contract.
+    if profile.sse.done {
+        for f in &mut cx.findings {
+            if f.check == "sse.done_sentinel" && f.severity < Violation {
+                let was = f.severity;
+                f.severity = Violation;
+                f.message.push_str(&format!(
+                    " ({} documents that its streams end with `data: [DONE]`; {was} under the openai profile)",
+                    profile.name
+                ));
+            }
+        }
+    }
     let body_documented = !cx.is_success()
         && profile.errors.body_schema.as_ref().is_some_and(|schema| {
             cx.json()
