@@ -194,13 +194,26 @@ fn dedupe_names(cases: &mut [PlannedCase]) {
     }
 }
 
-/// A prompt longer than any context window a profile documents (about 60,000 words).
-fn long_prompt() -> String {
-    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TEXT.get_or_init(|| {
-        "Repeat after me: the quick brown fox jumps over the lazy dog. ".repeat(5_000)
-    })
-    .clone()
+/// The sentence `${long_prompt}` repeats: 62 characters, at least 12 tokens in the usual
+/// tokenizers.
+const LONG_PROMPT_SENTENCE: &str = "Repeat after me: the quick brown fox jumps over the lazy dog. ";
+
+/// A prompt longer than a context window of `tokens` (the profile's `context_window_tokens`),
+/// counting 12 tokens a sentence and a quarter more for safety; by default, 5,000 sentences
+/// (about 70,000 tokens).
+fn long_prompt(tokens: Option<u64>) -> String {
+    match tokens {
+        None => {
+            static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            TEXT.get_or_init(|| LONG_PROMPT_SENTENCE.repeat(5_000))
+                .clone()
+        }
+        Some(t) => LONG_PROMPT_SENTENCE.repeat(
+            usize::try_from(t.saturating_mul(5) / 48 + 1)
+                .unwrap_or(usize::MAX)
+                .min(1 << 20),
+        ),
+    }
 }
 
 /// The variables of one planned case: suite `vars`, then the built-ins and the target profile's
@@ -225,7 +238,11 @@ fn variables(
             .or_insert_with(|| Value::String(model.to_owned()));
     }
     if case.uses.contains("long_prompt") {
-        vars.insert("long_prompt".into(), Value::String(long_prompt()));
+        let window = vars
+            .get(crate::suite::CONTEXT_WINDOW_TOKENS)
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok());
+        vars.insert("long_prompt".into(), Value::String(long_prompt(window)));
     }
     vars.extend(params.iter().cloned());
     vars

@@ -756,10 +756,9 @@ mod tests {
                 .map(|v| v.as_str().unwrap().to_owned())
                 .collect()
         };
-        assert_eq!(
-            names("/properties/vars/propertyNames/enum"),
-            crate::suite::PROFILE_VARS
-        );
+        let mut vars: Vec<&str> = crate::suite::PROFILE_VARS.to_vec();
+        vars.push(crate::suite::CONTEXT_WINDOW_TOKENS);
+        assert_eq!(names("/properties/vars/propertyNames/enum"), vars);
         let caps: Vec<String> = Capability::ALL
             .iter()
             .map(|(s, _)| (*s).to_owned())

@@ -414,6 +414,10 @@ pub const PROFILE_VARS: [&str; 4] = [
     "image_model",
 ];
 
+/// The profile variable the planner reads itself: the context window `${long_prompt}` must
+/// exceed, in tokens (a string: `"1048576"`).
+pub const CONTEXT_WINDOW_TOKENS: &str = "context_window_tokens";
+
 /// Built-ins a case may not parametrize. `model` may be: the planner then runs the case over
 /// those models instead of the target's. `target` may not: the request still goes to the real
 /// target, so `${target}` would name the wrong one.
