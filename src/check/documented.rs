@@ -610,6 +610,7 @@ const IGNORED_EFFECTS: &[(&str, &[Effect])] = &[
         "parallel_tool_calls",
         &[("tools.parallel_tool_calls_param", None)],
     ),
+    ("functions", &[("tools.legacy_functions", None)]),
 ];
 
 /// The parameter the request sends and the profile documents as ignored that explains the
@@ -617,7 +618,10 @@ const IGNORED_EFFECTS: &[(&str, &[Effect])] = &[
 fn ignored_cause(profile: &Profile, req: Option<&Value>, f: &Finding) -> Option<&'static str> {
     let sent = |p: &str| req.is_some_and(|j| j.get(p).is_some_and(|v| !v.is_null()));
     IGNORED_EFFECTS.iter().find_map(|(param, effects)| {
-        let documented = profile.parameters.ignored.iter().any(|i| i == param);
+        let p = &profile.parameters;
+        // A profile that accepts whatever a request carries ignores what it does not honour.
+        let documented = p.ignored.iter().any(|i| i == param)
+            || (p.accepts_unlisted && !p.supported.iter().any(|s| s == param));
         let effect = effects.iter().any(|(check, at)| {
             *check == f.check
                 && at.is_none_or(|at| {

@@ -64,6 +64,14 @@ pub struct RequestView<'a> {
     pub null_content_with_tool_calls: bool,
     /// Top-level keys that CreateChatCompletionRequest does not define.
     pub unknown_params: Vec<&'a str>,
+    /// Kinds of image content parts sent: `data URL`, `URL`.
+    pub image_parts: BTreeSet<&'static str>,
+    /// Tool-call ids in the history that are not OpenAI's `call_...` (another vendor's, a UUID).
+    pub foreign_tool_ids: Vec<&'a str>,
+    /// An assistant history message carries `reasoning_content` or `reasoning`.
+    pub reasoning_in_history: bool,
+    /// The legacy `functions` field.
+    pub legacy_functions: bool,
 }
 
 impl<'a> RequestView<'a> {
@@ -156,6 +164,43 @@ impl<'a> RequestView<'a> {
                     && m.get("tool_calls").is_some()
             }),
             unknown_params,
+            image_parts: messages
+                .iter()
+                .filter_map(|m| m.get("content").and_then(Value::as_array))
+                .flatten()
+                .filter(|part| part.get("type").and_then(Value::as_str) == Some("image_url"))
+                .filter_map(|part| part.pointer("/image_url/url").and_then(Value::as_str))
+                .map(|url| {
+                    if url.starts_with("data:") {
+                        "data URL"
+                    } else {
+                        "URL"
+                    }
+                })
+                .collect(),
+            foreign_tool_ids: messages
+                .iter()
+                .flat_map(|m| {
+                    let calls = m
+                        .get("tool_calls")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| c.get("id").and_then(Value::as_str));
+                    calls.chain(m.get("tool_call_id").and_then(Value::as_str))
+                })
+                .filter(|id| !id.starts_with("call_"))
+                .fold(Vec::new(), |mut ids, id| {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                    ids
+                }),
+            reasoning_in_history: messages.iter().any(|m| {
+                role(m) == "assistant"
+                    && (m.get("reasoning_content").is_some() || m.get("reasoning").is_some())
+            }),
+            legacy_functions: get("functions").is_some_and(Value::is_array),
         }
     }
 
@@ -219,7 +264,8 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
             ),
         );
     }
-    if rejected && !cx.req.part_roles.is_empty() {
+    // An image part refused is reported as such, not as content parts in general.
+    if rejected && !cx.req.part_roles.is_empty() && cx.req.image_parts.is_empty() {
         let roles: Vec<&str> = cx.req.part_roles.iter().copied().collect();
         rejected_feature(
             cx,
@@ -237,7 +283,9 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
             format!("`messages[].name` was rejected with {status}{why}; OpenAI accepts it"),
         );
     }
-    if rejected && cx.req.null_content_with_tool_calls {
+    // A refusal that names a foreign tool-call id is about the id, not the `content: null`.
+    let names_foreign_id = cx.req.foreign_tool_ids.iter().any(|id| why.contains(id));
+    if rejected && cx.req.null_content_with_tool_calls && !names_foreign_id {
         rejected_feature(
             cx,
             "tools.content_alongside_tool_calls",
@@ -246,6 +294,44 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
             ),
         );
     }
+    if rejected && !cx.req.image_parts.is_empty() {
+        let kinds: Vec<&str> = cx.req.image_parts.iter().copied().collect();
+        rejected_feature(
+            cx,
+            "req.image_parts",
+            format!(
+                "an `image_url` content part ({}) was rejected with {status}{why}",
+                kinds.join(" and ")
+            ),
+        );
+    }
+    if rejected && !cx.req.foreign_tool_ids.is_empty() {
+        let ids: Vec<String> = cx
+            .req
+            .foreign_tool_ids
+            .iter()
+            .take(2)
+            .map(|id| format!("`{id}`"))
+            .collect();
+        rejected_feature(
+            cx,
+            "tools.foreign_tool_call_ids",
+            format!(
+                "a history with tool-call ids not in OpenAI's format ({}) was rejected with {status}{why}; agents that switch providers replay them",
+                ids.join(", ")
+            ),
+        );
+    }
+    if rejected && cx.req.reasoning_in_history {
+        rejected_feature(
+            cx,
+            "ext.reasoning_round_trip",
+            format!(
+                "an assistant history message with `reasoning_content` was rejected with {status}{why}; clients of thinking models send it back"
+            ),
+        );
+    }
+    check_legacy_functions(cx, rejected);
     check_stream_options(cx, rejected, &why);
     check_n(cx, rejected);
     check_stop(cx, rejected, &why);
@@ -275,6 +361,49 @@ fn rejected_feature(cx: &mut Cx, check: &'static str, message: String) {
             .expected("2xx")
             .actual(status),
     );
+}
+
+/// `tools.legacy_functions`: the deprecated `functions` field is supported (a
+/// `function_call` or a tool call comes back) or refused with a clean 4xx; accepted and then
+/// ignored, it is reported.
+fn check_legacy_functions(cx: &mut Cx, rejected: bool) {
+    if !cx.req.legacy_functions {
+        return;
+    }
+    if rejected {
+        cx.rejection_explained = true; // a clean refusal is allowed
+        return;
+    }
+    if !cx.is_success() || cx.req.stream {
+        return;
+    }
+    let Some(message) = cx
+        .json()
+        .and_then(|j| j.pointer("/choices/0/message"))
+        .cloned()
+    else {
+        return;
+    };
+    let called = ["function_call", "tool_calls"]
+        .iter()
+        .any(|k| message.get(k).is_some_and(|v| !v.is_null()));
+    let forced = cx
+        .req
+        .json
+        .and_then(|j| j.pointer("/function_call/name"))
+        .is_some();
+    if forced && !called {
+        cx.push(
+            Finding::new(
+                "tools.legacy_functions",
+                Severity::Info,
+                "`functions` with a named `function_call` was accepted, but the answer calls nothing (the legacy fields are ignored)",
+            )
+            .at("/choices/0/message")
+            .expected("`function_call` (or `tool_calls`)")
+            .actual("neither"),
+        );
+    }
 }
 
 /// `usage.stream_options_acceptance`: accepted with `stream: true`; without it, OpenAI answers
