@@ -219,6 +219,7 @@ fn applies(id: &str, case: &PlannedCase, req: &RequestView, kind: Kind) -> bool 
         "ext.images_array" => answer && carries.images,
         "err.status_mapping" => expect.error.is_some(),
         "err.retry_headers" => matches!(kind.status, 429 | 503),
+        "err.azure_content_filter" => (chat && kind.status == 400) || nonstream,
         "err.no_error_with_2xx_nonstream" => nonstream,
         "err.in_band_stream_error_shape" | "err.finish_reason_error" => streamed,
         "req.max_completion_tokens" => read && req.max_tokens.is_some(),
@@ -227,6 +228,11 @@ fn applies(id: &str, case: &PlannedCase, req: &RequestView, kind: Kind) -> bool 
         "req.content_parts_everywhere" => read && !req.part_roles.is_empty(),
         "req.unknown_param_policy" => read && !req.unknown_params.is_empty(),
         "req.image_parts" => read && !req.image_parts.is_empty(),
+        "req.temperature_and_sampling" => {
+            read && req
+                .json
+                .is_some_and(|j| j.get("temperature").is_some() || j.get("top_p").is_some())
+        }
         "tools.foreign_tool_call_ids" => read && !req.foreign_tool_ids.is_empty(),
         "ext.reasoning_round_trip" => read && req.reasoning_in_history,
         "tools.legacy_functions" => read && req.legacy_functions,

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Body, Cx, Finding};
+use super::{Body, Cx, Endpoint, Finding};
 use crate::catalog::Severity::{Info, Violation, Warning};
 use crate::schema::short;
 use crate::suite::ErrorKind;
@@ -13,6 +13,52 @@ pub(super) fn check_error(cx: &mut Cx) {
     envelope(cx);
     code_and_type(cx);
     retry_headers(cx);
+}
+
+/// `err.azure_content_filter`: Azure OpenAI's content filter, reported as its dialect: a 400
+/// with `code: "content_filter"` (and `innererror`), or a completion annotated with
+/// `prompt_filter_results` / `content_filter_results`.
+pub(super) fn check_azure_content_filter(cx: &mut Cx) {
+    if cx.endpoint != Endpoint::ChatCompletions {
+        return;
+    }
+    let Some(body) = cx.json().cloned() else {
+        return;
+    };
+    if !cx.is_success() {
+        if body.pointer("/error/code").and_then(Value::as_str) != Some("content_filter") {
+            return;
+        }
+        let inner = body
+            .pointer("/error/innererror/code")
+            .and_then(Value::as_str)
+            .map(|c| format!(", `innererror.code: {c}`"))
+            .unwrap_or_default();
+        let status = cx.status;
+        cx.push(
+            Finding::new(
+                "err.azure_content_filter",
+                Info,
+                format!(
+                    "Azure's content-filter refusal: {status} with `code: content_filter`{inner}; the SDKs raise BadRequestError, the filter results are in the body"
+                ),
+            )
+            .at("/error/code"),
+        );
+        return;
+    }
+    let annotated = body.get("prompt_filter_results").is_some()
+        || body
+            .get("choices")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| cs.iter().any(|c| c.get("content_filter_results").is_some()));
+    if annotated {
+        cx.push(Finding::new(
+            "err.azure_content_filter",
+            Info,
+            "Azure's content-filter annotations (`prompt_filter_results`, `content_filter_results`) ride along with the completion",
+        ));
+    }
 }
 
 fn envelope(cx: &mut Cx) {

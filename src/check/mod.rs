@@ -466,6 +466,7 @@ pub fn judge_observed(case: &PlannedCase, observed: Observed<'_>, judging: Judgi
     }
     errors::check_status_mapping(&mut cx);
     errors::check_context_length(&mut cx);
+    errors::check_azure_content_filter(&mut cx);
     request::check_request_handling(&mut cx);
     let profile = crate::profile::get(&case.target.profile).filter(|_| !judging.strict);
     if let Some(profile) = profile {

@@ -332,6 +332,7 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
         );
     }
     check_legacy_functions(cx, rejected);
+    check_sampling(cx, rejected, &why);
     check_stream_options(cx, rejected, &why);
     check_n(cx, rejected);
     check_stop(cx, rejected, &why);
@@ -360,6 +361,45 @@ fn rejected_feature(cx: &mut Cx, check: &'static str, message: String) {
         Finding::new(check, Severity::Warning, message)
             .expected("2xx")
             .actual(status),
+    );
+}
+
+/// `req.temperature_and_sampling`: `temperature` within 0..2 and `top_p` within 0..1 are
+/// accepted. A refusal is blamed on them only when its message names one (a 400 for another
+/// reason says something else).
+fn check_sampling(cx: &mut Cx, rejected: bool, why: &str) {
+    if !rejected {
+        return;
+    }
+    let Some(json) = cx.req.json else {
+        return;
+    };
+    let valid = |k: &'static str, max: f64| {
+        json.get(k)
+            .and_then(Value::as_f64)
+            .is_some_and(|v| (0.0..=max).contains(&v))
+            .then_some(k)
+    };
+    let named: Vec<&str> = [valid("temperature", 2.0), valid("top_p", 1.0)]
+        .into_iter()
+        .flatten()
+        .filter(|k| why.contains(k))
+        .collect();
+    if named.is_empty() {
+        return;
+    }
+    let values: Vec<String> = named
+        .iter()
+        .map(|k| format!("`{k}: {}`", json[*k]))
+        .collect();
+    let status = cx.status;
+    rejected_feature(
+        cx,
+        "req.temperature_and_sampling",
+        format!(
+            "{} (within OpenAI's range) was rejected with {status}{why}",
+            values.join(", ")
+        ),
     );
 }
 
