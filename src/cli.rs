@@ -318,6 +318,7 @@ fn parse_duration_arg(s: &str) -> Result<Duration, String> {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    unblock_interrupt();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run_command(*args),
@@ -332,6 +333,22 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// Ctrl-C ends a run with the report of what finished, and stops `serve`. A signal mask is
+/// inherited: started by a process (or thread) that has SIGINT blocked, gatecheck would never
+/// see it, and a CI job's interrupt would leave it running to the end. So SIGINT is unblocked
+/// first, before any other thread exists to inherit the mask.
+fn unblock_interrupt() {
+    #[cfg(unix)]
+    // SAFETY: the set is a local, initialised by sigemptyset before use; pthread_sigmask only
+    // changes the calling thread's mask and is given valid pointers.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
 }
 
 /// Prints a setup error (one line, plus an optional hint line) and returns the setup exit code.

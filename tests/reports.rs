@@ -605,7 +605,8 @@ fn an_interrupted_run_leaves_complete_reports() {
     ]);
     let server = support::start(cmd, port, "/v1/models", &dir.join("serve.log"));
     let snaps = dir.join("snaps");
-    let child = Command::new(env!("CARGO_BIN_EXE_gatecheck"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatecheck"));
+    child
         .arg("run")
         .arg("--target")
         .arg(format!("gw={}/v1", server.base_url))
@@ -623,9 +624,22 @@ fn an_interrupted_run_leaves_complete_reports() {
         .current_dir(&dir)
         .env("OPENAI_API_KEY", "sk-gatecheck")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(std::process::Stdio::piped());
+    // Started with SIGINT blocked, as CI runners and some threads start their children: the
+    // mask is inherited, and gatecheck must unblock it to hear Ctrl-C at all.
+    #[cfg(unix)]
+    // SAFETY: between fork and exec only async-signal-safe calls on a local set.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        child.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let mut child = child.spawn().unwrap();
     let count = || {
         if snaps.join("gw").is_dir() {
             files(&snaps.join("gw")).len()
@@ -634,7 +648,6 @@ fn an_interrupted_run_leaves_complete_reports() {
         }
     };
     // Interrupted once two cases are reported (their lines on stdout, read as they come).
-    let mut child = child;
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
