@@ -235,6 +235,7 @@ fn applies(id: &str, case: &PlannedCase, req: &RequestView, kind: Kind) -> bool 
         }
         "tools.foreign_tool_call_ids" => read && !req.foreign_tool_ids.is_empty(),
         "ext.reasoning_round_trip" => read && req.reasoning_in_history,
+        "ext.opaque_passthrough_fields" => read && !req.opaque_fields.is_empty(),
         "tools.legacy_functions" => read && req.legacy_functions,
         "req.n_parameter" => read && req.n.is_some_and(|n| n > 1),
         "req.stop_sequences" => read && !req.stop.is_empty(),

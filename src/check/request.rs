@@ -72,6 +72,9 @@ pub struct RequestView<'a> {
     pub reasoning_in_history: bool,
     /// The legacy `functions` field.
     pub legacy_functions: bool,
+    /// Opaque provider fields a client must echo back, found in the history:
+    /// `reasoning_details`, `extra_content` (Gemini's thought signatures).
+    pub opaque_fields: BTreeSet<&'static str>,
 }
 
 impl<'a> RequestView<'a> {
@@ -201,6 +204,20 @@ impl<'a> RequestView<'a> {
                     && (m.get("reasoning_content").is_some() || m.get("reasoning").is_some())
             }),
             legacy_functions: get("functions").is_some_and(Value::is_array),
+            opaque_fields: messages
+                .iter()
+                .filter(|m| role(m) == "assistant")
+                .flat_map(|m| {
+                    let on_message = m.get("reasoning_details").map(|_| "reasoning_details");
+                    let on_calls = m
+                        .get("tool_calls")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .find_map(|c| c.get("extra_content").map(|_| "extra_content"));
+                    on_message.into_iter().chain(on_calls)
+                })
+                .collect(),
         }
     }
 
@@ -283,9 +300,15 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
             format!("`messages[].name` was rejected with {status}{why}; OpenAI accepts it"),
         );
     }
-    // A refusal that names a foreign tool-call id is about the id, not the `content: null`.
-    let names_foreign_id = cx.req.foreign_tool_ids.iter().any(|id| why.contains(id));
-    if rejected && cx.req.null_content_with_tool_calls && !names_foreign_id {
+    // A refusal that names a foreign tool-call id or an opaque field is about that, not the
+    // `content: null`.
+    let names_specific = cx
+        .req
+        .foreign_tool_ids
+        .iter()
+        .chain(cx.req.opaque_fields.iter())
+        .any(|name| why.contains(name));
+    if rejected && cx.req.null_content_with_tool_calls && !names_specific {
         rejected_feature(
             cx,
             "tools.content_alongside_tool_calls",
@@ -328,6 +351,22 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
             "ext.reasoning_round_trip",
             format!(
                 "an assistant history message with `reasoning_content` was rejected with {status}{why}; clients of thinking models send it back"
+            ),
+        );
+    }
+    if rejected && !cx.req.opaque_fields.is_empty() {
+        let fields: Vec<String> = cx
+            .req
+            .opaque_fields
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect();
+        rejected_feature(
+            cx,
+            "ext.opaque_passthrough_fields",
+            format!(
+                "a history carrying the opaque fields a provider asks back ({}) was rejected with {status}{why}; the next turn of a thinking model fails without them",
+                fields.join(", ")
             ),
         );
     }
