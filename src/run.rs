@@ -147,6 +147,11 @@ struct Gates {
     global: Arc<Semaphore>,
     target: Option<Semaphore>,
     pacer: Option<Pacer>,
+    /// The ticket (the case's place among this target's cases, in plan order) whose turn it
+    /// is to queue for the permits: tasks are first polled in no particular order, and without
+    /// turns a late case of the plan could run before an early one, holding every report after
+    /// the early one back (the reports go out in plan order).
+    turn: tokio::sync::watch::Sender<usize>,
 }
 
 impl Gates {
@@ -155,7 +160,18 @@ impl Gates {
             global,
             target: concurrency.map(Semaphore::new),
             pacer: rate_limit.map(Pacer::new),
+            turn: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Waits for `ticket`'s turn, queues with `acquire`, and hands the turn on once it is
+    /// through: this target's cases take their permits in plan order.
+    async fn in_turn<T>(&self, ticket: usize, acquire: impl std::future::Future<Output = T>) -> T {
+        let mut turn = self.turn.subscribe();
+        let _ = turn.wait_for(|&next| next >= ticket).await;
+        let out = acquire.await;
+        self.turn.send_modify(|next| *next += 1);
+        out
     }
 
     /// A place among this target's requests in flight, for a whole case.
@@ -282,6 +298,7 @@ pub async fn execute(
 
     let global = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut per_target: HashMap<String, Arc<Gates>> = HashMap::new();
+    let mut tickets: HashMap<String, usize> = HashMap::new();
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, CaseReport)>();
     let mut handles = Vec::with_capacity(cases.len());
     for (pos, case) in cases.iter().enumerate() {
@@ -300,13 +317,20 @@ pub async fn execute(
                 ))
             })
             .clone();
+        let ticket = tickets.entry(case.target.name.clone()).or_insert(0);
+        let my_ticket = *ticket;
+        *ticket += 1;
         let transport = transport.clone();
         let case = case.clone();
         let judging = options.judging;
         let stream_limits = options.stream_limits;
         handles.push(tokio::spawn(async move {
-            let _case_permit = gates.case_permit().await;
-            let permit = gates.request_permit().await;
+            let (_case_permit, permit) = gates
+                .in_turn(my_ticket, async {
+                    let case_permit = gates.case_permit().await;
+                    (case_permit, gates.request_permit().await)
+                })
+                .await;
             let t0 = Instant::now();
             let (exchange, stream) = if case.request.stream() {
                 // Judged as it arrives, in bounded memory.
@@ -408,6 +432,29 @@ pub async fn execute(
 mod tests {
     use super::*;
     use tokio::time::Instant;
+
+    /// Tasks that come to the gates in reverse plan order still take the permit in plan order:
+    /// the reports, which go out in plan order, are never held back behind a late case.
+    #[tokio::test(start_paused = true)]
+    async fn a_targets_cases_take_their_permits_in_plan_order() {
+        let gates = Arc::new(Gates::new(Arc::new(Semaphore::new(1)), None, None));
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tasks: Vec<_> = (0..5)
+            .rev()
+            .map(|ticket| {
+                let (gates, order) = (gates.clone(), order.clone());
+                tokio::spawn(async move {
+                    let _permit = gates.in_turn(ticket, gates.request_permit()).await;
+                    order.lock().unwrap().push(ticket);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
+    }
 
     /// Starts one request per `(gates, hold)` pair, in order, each holding its global permit for
     /// `hold`; returns when each left, in milliseconds after the start. Time is paused, so the
