@@ -142,6 +142,13 @@ pub struct ParametersSpec {
 }
 
 impl ParametersSpec {
+    /// Whether a request parameter is accepted and ignored: listed as such, or not honoured by a
+    /// profile that accepts whatever a request carries.
+    pub fn ignores(&self, name: &str) -> bool {
+        self.ignored.iter().any(|i| i == name)
+            || (self.accepts_unlisted && !self.supported.iter().any(|s| s == name))
+    }
+
     /// The request's top-level parameters the profile promises to take (`model`, `messages`
     /// and `stream` aside: every request has them), for `profile.parameter_accepted`.
     pub fn promised<'a>(&self, body: &'a serde_json::Map<String, Value>) -> Vec<&'a str> {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, Semaphore, SemaphorePermit, mpsc};
+use tokio::sync::{Mutex, Semaphore, SemaphorePermit, mpsc, oneshot};
 
 use serde_json::Value;
 
@@ -147,11 +147,35 @@ struct Gates {
     global: Arc<Semaphore>,
     target: Option<Semaphore>,
     pacer: Option<Pacer>,
-    /// The ticket (the case's place among this target's cases, in plan order) whose turn it
-    /// is to queue for the permits: tasks are first polled in no particular order, and without
-    /// turns a late case of the plan could run before an early one, holding every report after
-    /// the early one back (the reports go out in plan order).
-    turn: tokio::sync::watch::Sender<usize>,
+}
+
+/// A case's turn to queue for its target's permits, in plan order: tasks are first polled in
+/// no particular order, and without turns a late case of the plan could run before an early
+/// one, holding every report after the early one back (the reports go out in plan order). Each
+/// turn waits for the one before it and wakes only the one after it.
+struct Turn {
+    after: Option<oneshot::Receiver<()>>,
+    then: oneshot::Sender<()>,
+}
+
+impl Turn {
+    /// The next turn after `last` (a target's previous case, if any), and what the one after
+    /// it will wait for.
+    fn after(last: Option<oneshot::Receiver<()>>) -> (Turn, oneshot::Receiver<()>) {
+        let (then, next) = oneshot::channel();
+        (Turn { after: last, then }, next)
+    }
+
+    /// Waits for the previous case to have queued (or to be gone), queues with `acquire`, and
+    /// hands the turn on.
+    async fn take<T>(self, acquire: impl std::future::Future<Output = T>) -> T {
+        if let Some(previous) = self.after {
+            let _ = previous.await;
+        }
+        let out = acquire.await;
+        let _ = self.then.send(());
+        out
+    }
 }
 
 impl Gates {
@@ -160,18 +184,7 @@ impl Gates {
             global,
             target: concurrency.map(Semaphore::new),
             pacer: rate_limit.map(Pacer::new),
-            turn: tokio::sync::watch::Sender::new(0),
         }
-    }
-
-    /// Waits for `ticket`'s turn, queues with `acquire`, and hands the turn on once it is
-    /// through: this target's cases take their permits in plan order.
-    async fn in_turn<T>(&self, ticket: usize, acquire: impl std::future::Future<Output = T>) -> T {
-        let mut turn = self.turn.subscribe();
-        let _ = turn.wait_for(|&next| next >= ticket).await;
-        let out = acquire.await;
-        self.turn.send_modify(|next| *next += 1);
-        out
     }
 
     /// A place among this target's requests in flight, for a whole case.
@@ -297,8 +310,9 @@ pub async fn execute(
     })?;
 
     let global = Arc::new(Semaphore::new(options.jobs.max(1)));
-    let mut per_target: HashMap<String, Arc<Gates>> = HashMap::new();
-    let mut tickets: HashMap<String, usize> = HashMap::new();
+    // Per target: its gates, and what its next case's turn waits for.
+    let mut per_target: HashMap<String, (Arc<Gates>, Option<oneshot::Receiver<()>>)> =
+        HashMap::new();
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, CaseReport)>();
     let mut handles = Vec::with_capacity(cases.len());
     for (pos, case) in cases.iter().enumerate() {
@@ -307,26 +321,26 @@ pub async fn execute(
             let _ = tx.send((pos, skipped(case, reason.clone())));
             continue;
         }
-        let gates = per_target
+        let (gates, last) = per_target
             .entry(case.target.name.clone())
             .or_insert_with(|| {
-                Arc::new(Gates::new(
+                let gates = Gates::new(
                     global.clone(),
                     case.target.concurrency,
                     case.target.rate_limit,
-                ))
-            })
-            .clone();
-        let ticket = tickets.entry(case.target.name.clone()).or_insert(0);
-        let my_ticket = *ticket;
-        *ticket += 1;
+                );
+                (Arc::new(gates), None)
+            });
+        let (turn, next) = Turn::after(last.take());
+        *last = Some(next);
+        let gates = gates.clone();
         let transport = transport.clone();
         let case = case.clone();
         let judging = options.judging;
         let stream_limits = options.stream_limits;
         handles.push(tokio::spawn(async move {
-            let (_case_permit, permit) = gates
-                .in_turn(my_ticket, async {
+            let (_case_permit, permit) = turn
+                .take(async {
                     let case_permit = gates.case_permit().await;
                     (case_permit, gates.request_permit().await)
                 })
@@ -439,12 +453,21 @@ mod tests {
     async fn a_targets_cases_take_their_permits_in_plan_order() {
         let gates = Arc::new(Gates::new(Arc::new(Semaphore::new(1)), None, None));
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let tasks: Vec<_> = (0..5)
-            .rev()
-            .map(|ticket| {
+        let mut last = None;
+        let mut turns: Vec<(usize, Turn)> = (0..5)
+            .map(|i| {
+                let (turn, next) = Turn::after(last.take());
+                last = Some(next);
+                (i, turn)
+            })
+            .collect();
+        turns.reverse();
+        let tasks: Vec<_> = turns
+            .into_iter()
+            .map(|(ticket, turn)| {
                 let (gates, order) = (gates.clone(), order.clone());
                 tokio::spawn(async move {
-                    let _permit = gates.in_turn(ticket, gates.request_permit()).await;
+                    let _permit = turn.take(gates.request_permit()).await;
                     order.lock().unwrap().push(ticket);
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 })

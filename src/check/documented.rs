@@ -51,11 +51,7 @@ fn parameters_accepted(cx: &mut Cx, profile: &'static Profile) {
         return;
     };
     let p = &profile.parameters;
-    let documented: Vec<String> = p
-        .promised(body)
-        .into_iter()
-        .map(|k| format!("`{k}`"))
-        .collect();
+    let documented = p.promised(body);
     if documented.is_empty() {
         return;
     }
@@ -76,7 +72,7 @@ fn parameters_accepted(cx: &mut Cx, profile: &'static Profile) {
             format!(
                 "{} {promise} ({}); this request got {}{why}",
                 profile.name,
-                documented.join(", "),
+                super::code_list(documented),
                 cx.status
             ),
         )
@@ -526,21 +522,7 @@ pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
             Some("it documents keep-alive comments in its streams".to_owned())
         } else if f.check == "req.unknown_param_policy" && profile.parameters.forwarded {
             Some("it forwards parameters it does not know upstream".to_owned())
-        } else if let Some(p) = (f.check == "err.status_mapping"
-            && (200..300).contains(&status)
-            && expected == Some(crate::suite::ErrorKind::InvalidParameter))
-        .then(|| {
-            req.and_then(Value::as_object).and_then(|body| {
-                profile
-                    .parameters
-                    .ignored
-                    .iter()
-                    .find(|p| body.contains_key(p.as_str()))
-            })
-        })
-        .flatten()
-        {
-            // A value out of range is not checked for a parameter that is ignored anyway.
+        } else if let Some(p) = unchecked_value(profile, req, f, status, expected) {
             Some(format!(
                 "`{p}` is not among the parameters it honours: accepted and ignored, its value unchecked"
             ))
@@ -565,6 +547,27 @@ pub(super) fn apply_variants(cx: &mut Cx, profile: &'static Profile) {
             document(f, profile, &because);
         }
     }
+}
+
+/// The ignored parameter an invalid value was sent in, when the case provoked
+/// `invalid_parameter` and got a 2xx: a value is not checked for a parameter ignored anyway.
+fn unchecked_value<'r>(
+    profile: &Profile,
+    req: Option<&'r Value>,
+    f: &Finding,
+    status: u16,
+    expected: Option<crate::suite::ErrorKind>,
+) -> Option<&'r str> {
+    if f.check != "err.status_mapping"
+        || !(200..300).contains(&status)
+        || expected != Some(crate::suite::ErrorKind::InvalidParameter)
+    {
+        return None;
+    }
+    req?.as_object()?
+        .keys()
+        .map(String::as_str)
+        .find(|k| profile.parameters.ignores(k))
 }
 
 /// A check id, and the place its finding is about when not the whole answer.
@@ -618,10 +621,7 @@ const IGNORED_EFFECTS: &[(&str, &[Effect])] = &[
 fn ignored_cause(profile: &Profile, req: Option<&Value>, f: &Finding) -> Option<&'static str> {
     let sent = |p: &str| req.is_some_and(|j| j.get(p).is_some_and(|v| !v.is_null()));
     IGNORED_EFFECTS.iter().find_map(|(param, effects)| {
-        let p = &profile.parameters;
-        // A profile that accepts whatever a request carries ignores what it does not honour.
-        let documented = p.ignored.iter().any(|i| i == param)
-            || (p.accepts_unlisted && !p.supported.iter().any(|s| s == param));
+        let documented = profile.parameters.ignores(param);
         let effect = effects.iter().any(|(check, at)| {
             *check == f.check
                 && at.is_none_or(|at| {

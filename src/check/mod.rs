@@ -612,6 +612,15 @@ fn inconclusive_reason(cx: &Cx) -> Option<String> {
 }
 
 /// A JSON pointer segment for an object key.
+/// Names as code, for a message: `` `a`, `b` ``.
+pub(crate) fn code_list<T: std::fmt::Display>(names: impl IntoIterator<Item = T>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn ptr(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }

@@ -329,19 +329,12 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
         );
     }
     if rejected && !cx.req.foreign_tool_ids.is_empty() {
-        let ids: Vec<String> = cx
-            .req
-            .foreign_tool_ids
-            .iter()
-            .take(2)
-            .map(|id| format!("`{id}`"))
-            .collect();
+        let ids = super::code_list(cx.req.foreign_tool_ids.iter().take(2));
         rejected_feature(
             cx,
             "tools.foreign_tool_call_ids",
             format!(
-                "a history with tool-call ids not in OpenAI's format ({}) was rejected with {status}{why}; agents that switch providers replay them",
-                ids.join(", ")
+                "a history with tool-call ids not in OpenAI's format ({ids}) was rejected with {status}{why}; agents that switch providers replay them"
             ),
         );
     }
@@ -355,18 +348,12 @@ pub(super) fn check_request_handling(cx: &mut Cx) {
         );
     }
     if rejected && !cx.req.opaque_fields.is_empty() {
-        let fields: Vec<String> = cx
-            .req
-            .opaque_fields
-            .iter()
-            .map(|f| format!("`{f}`"))
-            .collect();
+        let fields = super::code_list(&cx.req.opaque_fields);
         rejected_feature(
             cx,
             "ext.opaque_passthrough_fields",
             format!(
-                "a history carrying the opaque fields a provider asks back ({}) was rejected with {status}{why}; the next turn of a thinking model fails without them",
-                fields.join(", ")
+                "a history carrying the opaque fields a provider asks back ({fields}) was rejected with {status}{why}; the next turn of a thinking model fails without them"
             ),
         );
     }
